@@ -1,0 +1,1 @@
+"""Developer tooling: cached training, NLU evaluation, environment checks."""
