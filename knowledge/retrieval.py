@@ -1,0 +1,82 @@
+"""Rank short texts (facts, entries) against a resident's question.
+
+The corpus per place is small (tens of items), so a transparent lexical score is
+enough and explainable to staff: keyword hits weigh most, then shared words
+(jieba) and shared character bigrams, which survive typos and odd segmentation.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from textproc import normalize
+
+DICT_DIR = Path(__file__).resolve().parent.parent / "data" / "dict"
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# Words that carry no topic: question particles and fillers residents use a lot.
+_STOP = set("的 了 吗 呢 啊 吧 呀 嘛 么 是 我 你 他 她 在 有 和 与 及 要 想 问 请问 一下 怎么 怎样 如何 什么 多少 哪里 哪些 能 可以 这个 那个 我们 咱 俺 就 都 也 还 还是 个 给 把 被 让".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(60)
+    for path in sorted(DICT_DIR.glob("*.txt")):
+        jieba.load_userdict(str(path))
+    return jieba
+
+
+def words(text: str) -> list[str]:
+    text = normalize(text)
+    return [w for w in _jieba().lcut_for_search(text) if w.strip() and w not in _STOP and not _NON_WORD.fullmatch(w)]
+
+
+def bigrams(text: str) -> set[str]:
+    chars = _NON_WORD.sub("", normalize(text))
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+
+
+@dataclass(frozen=True)
+class Scored:
+    item: object
+    score: float
+
+
+def rank(query: str, items: Sequence[object], fields: Iterable[str], keywords_field: str | None = None, limit: int = 3) -> list[Scored]:
+    """Score ``items`` against ``query``; return the best ``limit`` with score > 0."""
+    fields = tuple(fields)
+    q_norm = normalize(query)
+    q_words = set(words(query))
+    q_bigrams = bigrams(query)
+    if not q_bigrams and not q_words:
+        return []
+    docs = []
+    for item in items:
+        text = " ".join(str(getattr(item, f) or "") for f in fields)
+        docs.append((item, set(words(text)), bigrams(text)))
+    # Inverse document frequency keeps common words (医保, 医疗) from dominating.
+    n = len(docs) or 1
+    df: dict[str, int] = {}
+    for _, ws, _ in docs:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    scored = []
+    for item, ws, bgs in docs:
+        score = 0.0
+        for w in q_words & ws:
+            score += math.log(1 + n / df[w]) * min(len(w), 4) / 2
+        if q_bigrams:
+            score += 2.0 * len(q_bigrams & bgs) / len(q_bigrams)
+        if keywords_field:
+            for kw in getattr(item, keywords_field) or ():
+                if kw and normalize(kw) in q_norm:
+                    score += 2.0 + 0.5 * min(len(kw), 4)
+        if score > 0:
+            scored.append(Scored(item, score))
+    scored.sort(key=lambda s: s.score, reverse=True)
+    return scored[:limit]

@@ -1,0 +1,193 @@
+"""Queries over the knowledge base. Returns plain dataclasses, never ORM rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from knowledge.errors import EntryNotFound, StoreUnavailable
+from knowledge.models import Entry, Fact, Place
+from knowledge.retrieval import rank
+from knowledge.schema import NATIONAL
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    document: str
+    section: str
+    quote: str
+    as_of: int | None
+
+    @property
+    def short(self) -> str:
+        """"《文件》章节" — the one-line citation residents see."""
+        doc = self.document if self.document.startswith("《") else f"《{self.document}》"
+        return f"{doc}{self.section}" if self.section else doc
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    id: str
+    name: str
+    province: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: str
+    topic: str
+    place: str          # the place asked about (canonical name)
+    scope: str          # "local" or "national"
+    title: str
+    answer: str
+    brief: str
+    steps: tuple[str, ...]
+    channels: tuple[str, ...]
+    materials: tuple[str, ...]
+    applies_to: tuple[str, ...]
+    handoff: bool
+    source: SourceRef
+
+
+@dataclass(frozen=True)
+class FactHit:
+    id: str
+    topic: str
+    place: str
+    text: str
+    keywords: tuple[str, ...]
+    source: SourceRef
+    score: float = 0.0
+
+
+@dataclass
+class Coverage:
+    places: list[str]
+    topics: list[str]
+    cells: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def missing(self) -> list[tuple[str, str]]:
+        return [k for k, v in self.cells.items() if v == "missing"]
+
+
+def _source(row) -> SourceRef:
+    return SourceRef(row.source_document, row.source_section or "", row.source_quote, row.as_of)
+
+
+def _answer(row: Entry, place: str, scope: str) -> Answer:
+    return Answer(
+        id=row.id, topic=row.topic, place=place, scope=scope, title=row.title,
+        answer=row.answer, brief=row.brief, steps=tuple(row.steps or ()),
+        channels=tuple(row.channels or ()), materials=tuple(row.materials or ()),
+        applies_to=tuple(row.applies_to or ()), handoff=bool(row.handoff),
+        source=_source(row),
+    )
+
+
+def _fact(row: Fact, place: str, score: float = 0.0) -> FactHit:
+    return FactHit(row.id, row.topic, place, row.text, tuple(row.keywords or ()), _source(row), score)
+
+
+class KnowledgeStore:
+    """Read access to the knowledge base through a session factory."""
+
+    def __init__(self, session_factory: sessionmaker):
+        self._sessions = session_factory
+
+    def _run(self, fn):
+        try:
+            with self._sessions() as session:
+                return fn(session)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc.__class__.__name__)) from exc
+
+    def places(self) -> list[PlaceRef]:
+        """Every place except the national baseline, in a stable order."""
+        rows = self._run(lambda s: s.execute(
+            select(Place).where(Place.id != NATIONAL).order_by(Place.id)).scalars().all())
+        return [PlaceRef(r.id, r.name, r.province, tuple(r.aliases or ())) for r in rows]
+
+    def resolve_place(self, text: str | None) -> PlaceRef | None:
+        """The place named in ``text``: canonical name, alias, or one mentioned inside it."""
+        if not text:
+            return None
+        places = self.places()
+        for p in places:
+            if text == p.name or text in p.aliases:
+                return p
+        # Longest mention first so 开州区 is not mistaken for a shorter alias.
+        mentions = sorted(((label, p) for p in places for label in (p.name, *p.aliases)),
+                          key=lambda lp: len(lp[0]), reverse=True)
+        for label, p in mentions:
+            if len(label) >= 2 and label in text:
+                return p
+        return None
+
+    def has_local(self, topic: str, place_name: str) -> bool:
+        return self._run(lambda s: s.execute(
+            select(Entry.id).join(Place).where(Place.name == place_name, Entry.topic == topic)
+        ).first() is not None)
+
+    def answer(self, topic: str, place_name: str | None, person_type: str | None = None) -> Answer:
+        """The place's own entry for ``topic`` if it has one, else the national one."""
+        def query(session):
+            for scope, where in (("local", Place.name == place_name), ("national", Place.id == NATIONAL)):
+                if scope == "local" and not place_name:
+                    continue
+                rows = session.execute(
+                    select(Entry).join(Place).where(where, Entry.topic == topic).order_by(Entry.id)
+                ).scalars().all()
+                if rows:
+                    # Prefer the entry written for this person type, then a general one.
+                    best = next((r for r in rows if person_type and person_type in (r.applies_to or ())), None)
+                    best = best or next((r for r in rows if not r.applies_to), rows[0])
+                    return _answer(best, place_name or "", scope)
+            return None
+
+        found = self._run(query)
+        if found is None:
+            raise EntryNotFound(f"{topic} @ {place_name}")
+        return found
+
+    def facts(self, place_name: str, query: str, topic: str | None = None, limit: int = 3) -> list[FactHit]:
+        """The place's facts that best match ``query`` (a topic match adds weight)."""
+        rows = self._run(lambda s: s.execute(
+            select(Fact).join(Place).where(Place.name == place_name)).scalars().all())
+        hits = rank(query, rows, fields=("text",), keywords_field="keywords", limit=limit * 3)
+        scored = [(h.score + (1.0 if topic and h.item.topic == topic else 0.0), h.item) for h in hits]
+        scored.sort(key=lambda sr: sr[0], reverse=True)
+        return [_fact(row, place_name, score) for score, row in scored[:limit]]
+
+    def entries_for_place(self, place_name: str | None) -> list[Answer]:
+        """Every answerable entry for a place: local ones, national for the other topics."""
+        def query(session):
+            national = session.execute(select(Entry).where(Entry.place_id == NATIONAL)).scalars().all()
+            local = []
+            if place_name:
+                local = session.execute(select(Entry).join(Place).where(Place.name == place_name)).scalars().all()
+            local_topics = {r.topic for r in local}
+            return [_answer(r, place_name or "", "local") for r in local] + [
+                _answer(r, place_name or "", "national") for r in national if r.topic not in local_topics]
+        return self._run(query)
+
+    def coverage(self, topics: list[str]) -> Coverage:
+        def query(session):
+            places = session.execute(select(Place).order_by(Place.id)).scalars().all()
+            pairs = set(session.execute(select(Entry.place_id, Entry.topic)).all())
+            return places, pairs
+
+        places, pairs = self._run(query)
+        local_places = [p for p in places if p.id != NATIONAL]
+        cov = Coverage(places=[p.name for p in local_places], topics=list(topics))
+        for p in local_places:
+            for t in topics:
+                if (p.id, t) in pairs:
+                    cov.cells[(p.name, t)] = "local"
+                elif (NATIONAL, t) in pairs:
+                    cov.cells[(p.name, t)] = "national"
+                else:
+                    cov.cells[(p.name, t)] = "missing"
+        return cov
