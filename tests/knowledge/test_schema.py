@@ -1,0 +1,113 @@
+"""The honesty rules hold for every content file, and bad files are refused clearly."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge import lexicon
+from knowledge.schema import ContentError, numbers_in, read_all, read_place_file, squash
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_every_content_file_is_valid(content):
+    ids = [p.id for p in content]
+    assert "national" in ids
+    assert {"lianyungang", "kaizhou", "changchun", "jiangmen", "zhengning"} <= set(ids)
+
+
+def test_every_number_stated_is_in_its_quote(content):
+    allowed_extra = {"12393", "12345"}
+    for place in content:
+        for item in [*place.entries, *place.facts]:
+            texts = [getattr(item, "answer", ""), getattr(item, "brief", ""), getattr(item, "text", ""),
+                     *getattr(item, "steps", ())]
+            quoted = numbers_in(item.source.quote) | allowed_extra | {str(item.source.as_of)}
+            for t in texts:
+                assert numbers_in(t) <= quoted, (item.id, numbers_in(t) - quoted)
+
+
+def test_plan_quotes_are_verbatim(content):
+    for place in content:
+        if place.is_national:
+            continue
+        plan = squash(place.plan_text)
+        for item in [*place.entries, *place.facts]:
+            if item.source.document == place.plan_title:
+                assert squash(item.source.quote) in plan, item.id
+
+
+def test_each_place_carries_its_plan_facts(content):
+    for place in content:
+        if not place.is_national:
+            assert len(place.facts) >= 20, f"{place.id} has only {len(place.facts)} facts"
+
+
+def test_generated_place_vocabulary_is_current(content):
+    assert lexicon.stale(content) == [], "run `python -m knowledge lexicon`"
+
+
+def _write(tmp_path: Path, doc: dict, name: str = "ceshi.yml") -> Path:
+    (tmp_path / "content").mkdir(exist_ok=True)
+    (tmp_path / "sources").mkdir(exist_ok=True)
+    (tmp_path / "sources" / "ceshi.txt").write_text((FIXTURES / "ceshi.txt").read_text("utf-8"), "utf-8")
+    path = tmp_path / "content" / name
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    return path
+
+
+def _fixture_doc() -> dict:
+    return yaml.safe_load((FIXTURES / "ceshi.yml").read_text("utf-8"))
+
+
+def test_fixture_place_is_valid(tmp_path):
+    content, errors = read_place_file(_write(tmp_path, _fixture_doc()))
+    assert errors == []
+    assert content.name == "测试县" and len(content.entries) == 2 and len(content.facts) == 2
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["entries"][1].update(answer="2020年居民慢特病有45种。"), "numbers not in the quoted source: 45"),
+    (lambda d: d["entries"][1]["source"].update(quote="城乡居民门诊慢特病病种扩展到50种。"), "does not occur verbatim"),
+    (lambda d: d["entries"][1].update(answer="居民慢特病有40种。"), "must name its year"),
+    (lambda d: d["facts"][1].update(text="2025年城乡居民住院基金支付比例达到70%左右。"), "presented as a target"),
+    (lambda d: d["entries"][0].update(topic="ask_weather"), "unknown topic"),
+    (lambda d: d["entries"][0].pop("answer"), "answer: is required"),
+    (lambda d: d["entries"][0].update(applies_to=["外星人"]), "unknown person type"),
+    (lambda d: d["entries"][0].update(brief="很" * 61 + "。"), "sentence longer than 60"),
+    (lambda d: d["entries"][1].update(id="ceshi.remote_care_filing"), "used twice"),
+])
+def test_dishonest_or_broken_content_is_refused(tmp_path, mutate, expected):
+    doc = _fixture_doc()
+    mutate(doc)
+    _, errors = read_place_file(_write(tmp_path, doc))
+    assert any(expected in e for e in errors), errors
+    # Errors name the file, the item and the field.
+    assert all(e.startswith("ceshi.yml: ") for e in errors)
+
+
+def test_unparseable_file_names_the_file(tmp_path):
+    path = _write(tmp_path, {})
+    path.write_text("place: [unclosed", "utf-8")
+    _, errors = read_place_file(path)
+    assert errors and errors[0].startswith("ceshi.yml: file: yaml:")
+
+
+def test_read_all_collects_errors_of_every_file(sixth_place):
+    broken = sixth_place / "ceshi.yml"
+    broken.write_text(broken.read_text("utf-8").replace("扩展到40种", "扩展到41种"), "utf-8")
+    with pytest.raises(ContentError) as exc:
+        read_all(sixth_place)
+    assert any("ceshi.yml" in e for e in exc.value.errors)
+
+
+def test_an_alias_cannot_name_two_places(sixth_place):
+    path = sixth_place / "ceshi.yml"
+    doc = yaml.safe_load(path.read_text("utf-8"))
+    doc["place"]["aliases"].append("长春")
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    with pytest.raises(ContentError) as exc:
+        read_all(sixth_place)
+    assert any("'长春' also names" in e for e in exc.value.errors)

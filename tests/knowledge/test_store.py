@@ -1,0 +1,110 @@
+"""Loading and querying the knowledge base, on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from knowledge.db import make_engine, make_session_factory
+from knowledge.errors import EntryNotFound, StoreUnavailable
+from knowledge.loader import load
+from knowledge.models import Entry, Fact, Place
+from knowledge.schema import ContentError, load_topics, read_all
+from knowledge.store import KnowledgeStore
+
+TOPICS = list(load_topics()["topics"])
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _counts(engine) -> tuple[int, int, int]:
+    with make_session_factory(engine)() as s:
+        return tuple(s.execute(select(func.count()).select_from(m)).scalar_one() for m in (Place, Entry, Fact))
+
+
+def test_load_is_idempotent(engine, content):
+    first = load(engine, content)
+    counts = _counts(engine)
+    second = load(engine, content)
+    assert first.added == sum(counts) and first.removed == 0
+    assert second.added == second.updated == second.removed == 0
+    assert _counts(engine) == counts
+
+
+def test_changed_entry_is_updated_and_removed_one_removed(engine, sixth_place):
+    load(engine, read_all(sixth_place))
+    path = sixth_place / "ceshi.yml"
+    doc = yaml.safe_load(path.read_text("utf-8"))
+    doc["entries"][0]["title"] = "异地就医备案（网上办）"
+    del doc["facts"][1]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    report = load(engine, read_all(sixth_place))
+    assert (report.added, report.updated, report.removed) == (0, 2, 1)  # place checksum + entry
+    kb = KnowledgeStore(make_session_factory(engine))
+    assert kb.answer("ask_remote_care_filing", "测试县").title == "异地就医备案（网上办）"
+    assert [f.id for f in kb.facts("测试县", "住院报销比例", limit=5)] == []
+
+
+def test_a_broken_file_changes_nothing(engine, sixth_place):
+    load(engine, read_all(sixth_place))
+    before = _counts(engine)
+    path = sixth_place / "ceshi.yml"
+    path.write_text(path.read_text("utf-8").replace("topic: ask_remote_care_filing", "topic: ask_nothing"), "utf-8")
+    with pytest.raises(ContentError) as exc:
+        load(engine, read_all(sixth_place))
+    assert "ceshi.yml: entries[0] ceshi.remote_care_filing: topic: unknown topic 'ask_nothing'" in exc.value.errors
+    assert _counts(engine) == before
+
+
+def test_sixth_place_is_data_only(engine, sixth_place):
+    load(engine, read_all(sixth_place))
+    kb = KnowledgeStore(make_session_factory(engine))
+    assert kb.resolve_place("测试老城").name == "测试县"
+    local = kb.answer("ask_remote_care_filing", "测试县")
+    assert local.scope == "local" and "测试医保" in local.answer
+    national = kb.answer("ask_e_voucher", "测试县")
+    assert national.scope == "national"
+    facts = kb.facts("测试县", "测试县有多少人参保", limit=1)
+    assert facts and "12.5万人" in facts[0].text
+    assert kb.coverage(TOPICS).missing() == []
+
+
+def test_every_topic_is_answered_for_every_place(engine, content):
+    load(engine, content)
+    cov = KnowledgeStore(make_session_factory(engine)).coverage(TOPICS)
+    assert set(cov.places) == {"连云港市", "开州区", "长春市", "江门市", "正宁县"}
+    assert cov.missing() == []
+    # Each place has local content for at least a few topics.
+    for place in cov.places:
+        assert sum(cov.cells[(place, t)] == "local" for t in TOPICS) >= 4, place
+
+
+def test_local_answer_preferred_and_national_fallback(engine, content):
+    load(engine, content)
+    kb = KnowledgeStore(make_session_factory(engine))
+    for place in kb.places():
+        for topic in TOPICS:
+            ans = kb.answer(topic, place.name)
+            assert ans.scope == ("local" if kb.has_local(topic, place.name) else "national")
+            assert ans.source.document and ans.source.quote
+    with pytest.raises(EntryNotFound):
+        kb.answer("ask_nothing", "长春市")
+
+
+def test_place_names_resolve(kb):
+    assert kb.resolve_place("开州区").name == "开州区"
+    assert kb.resolve_place("我在连云港上班").name == "连云港市"
+    assert kb.resolve_place("火星") is None
+
+
+def test_database_down_is_a_domain_error(tmp_path):
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    kb = KnowledgeStore(make_session_factory(engine))
+    with pytest.raises(StoreUnavailable):
+        kb.answer("ask_enrolment", "长春市")
+    engine.dispose()
