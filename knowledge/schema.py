@@ -138,7 +138,7 @@ class _Checker:
         if not isinstance(src, dict):
             self.error(item, "source", "is required (document, section, quote, as_of)")
             return Source("", "", "", None)
-        document = self.text(src, item, "source.document") if "document" in src else ""
+        document = str(src.get("document") or "").strip()
         if not document:
             self.error(item, "source.document", "is required")
         quote = str(src.get("quote") or "").strip()
