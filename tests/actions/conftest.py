@@ -1,0 +1,76 @@
+"""Real rasa_sdk trackers and dispatchers over a real, loaded database."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import common
+from hotline.models import create_schema
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    return Domain.load(str(ROOT / "domain.yml")).as_dict()
+
+
+@pytest.fixture
+def action_db(kb_engine, sqlite_url, monkeypatch):
+    """Point the action server's engine at a loaded SQLite knowledge base."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    create_schema(kb_engine)
+    common.resources.reset()
+    yield kb_engine
+    common.resources.reset()
+
+
+class Conversation:
+    """Builds trackers turn by turn, the way Rasa hands them to the action server."""
+
+    def __init__(self, sender: str = "resident-1", metadata: dict | None = None):
+        self.sender = sender
+        self.metadata = metadata or {}
+        self.slots: dict[str, Any] = {}
+        self.events: list[dict[str, Any]] = []
+        self.latest: dict[str, Any] = {}
+
+    def user(self, text: str, intent: str, entities: list[dict] | None = None, **metadata) -> Tracker:
+        meta = {**self.metadata, **metadata}
+        entities = entities or []
+        self.latest = {"text": text, "intent": {"name": intent, "confidence": 0.93},
+                       "intent_ranking": [{"name": intent, "confidence": 0.93}],
+                       "entities": entities, "metadata": meta}
+        self.events.append({"event": "user", "text": text, "parse_data": self.latest, "metadata": meta})
+        # Slots filled from entities, as Rasa's slot mappings do before the action runs.
+        for e in entities:
+            if e["entity"] in ("city", "person_type", "filing_type", "disease", "aspect"):
+                self.slots[e["entity"]] = e["value"]
+        return self.tracker()
+
+    def tracker(self) -> Tracker:
+        return Tracker(self.sender, dict(self.slots), dict(self.latest), list(self.events),
+                       False, None, {}, "action_listen")
+
+    async def run(self, action, domain) -> tuple[list[dict], list[dict]]:
+        """Run ``action`` on the current tracker; apply its slot events; return (messages, events)."""
+        dispatcher = CollectingDispatcher()
+        events = await action.run(dispatcher, self.tracker(), domain)
+        for e in events:
+            if e["event"] == "slot":
+                self.slots[e["name"]] = e["value"]
+        for m in dispatcher.messages:
+            self.events.append({"event": "bot", "text": m.get("text"), "data": {"buttons": m.get("buttons")}})
+        return dispatcher.messages, events
+
+
+@pytest.fixture
+def convo() -> Conversation:
+    return Conversation()
+
+
+def entity(name: str, value: str, text: str | None = None) -> dict:
+    return {"entity": name, "value": value, "text": text or value, "start": 0, "end": len(text or value)}

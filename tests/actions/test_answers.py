@@ -1,0 +1,105 @@
+"""Answering service questions from the knowledge base with real trackers."""
+from __future__ import annotations
+
+from actions.answers import ActionAnswerTopic, ActionInform
+from actions.common import resources
+from tests.actions.conftest import Conversation, entity
+
+answer, inform = ActionAnswerTopic(), ActionInform()
+
+
+def texts(messages) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+async def test_answers_for_the_place_with_its_source(action_db, convo, domain):
+    convo.user("连云港异地就医备案怎么办", "ask_remote_care_filing", [entity("city", "连云港市", "连云港")])
+    messages, events = await convo.run(answer, domain)
+    reply = texts(messages)
+    assert "依据：《" in reply.splitlines()[-1]
+    payload = next(m["custom"]["answer"] for m in messages if m.get("custom"))
+    assert payload["topic"] == "ask_remote_care_filing" and payload["city"] == "连云港市"
+    assert {"event": "slot", "name": "topic", "value": "ask_remote_care_filing", "timestamp": None} in events
+
+
+async def test_asks_for_the_place_then_answers_the_original_question(action_db, convo, domain):
+    convo.user("我妈高血压能办慢特病吗", "ask_chronic_disease_outpatient")
+    messages, _ = await convo.run(answer, domain)
+    assert messages[-1]["text"] == "您是在哪里参保的？"
+    assert {b["title"] for b in messages[-1]["buttons"]} == {"连云港市", "开州区", "长春市", "江门市", "正宁县"}
+    assert convo.slots["pending_topic"] == "ask_chronic_disease_outpatient"
+    convo.user("正宁县", "inform", [entity("city", "正宁县")])
+    messages, _ = await convo.run(inform, domain)
+    reply = texts(messages)
+    assert "慢特病" in reply and "依据：" in reply
+    assert convo.slots["pending_topic"] is None and convo.slots["topic"] == "ask_chronic_disease_outpatient"
+
+
+async def test_place_from_channel_metadata(action_db, domain):
+    convo = Conversation(metadata={"city": "江门市", "channel": "wechat"})
+    convo.user("医保电子凭证怎么激活", "ask_e_voucher")
+    messages, _ = await convo.run(answer, domain)
+    payload = next(m["custom"]["answer"] for m in messages if m.get("custom"))
+    assert payload["city"] == "江门市"
+
+
+async def test_elder_mode_uses_the_brief_variant(action_db, domain, kb):
+    convo = Conversation(metadata={"city": "长春市", "mode": "elder"})
+    convo.user("异地就医备案", "ask_remote_care_filing")
+    messages, _ = await convo.run(answer, domain)
+    expected = kb.answer("ask_remote_care_filing", "长春市")
+    reply = texts(messages)
+    assert expected.brief in reply and expected.answer not in reply
+    assert "办理步骤：" not in reply
+
+
+async def test_follow_up_refines_the_same_topic(action_db, convo, domain, kb):
+    convo.user("开州区怎么办异地就医备案", "ask_remote_care_filing", [entity("city", "开州区")])
+    await convo.run(answer, domain)
+    convo.user("那需要带什么材料", "inform", [entity("aspect", "materials", "材料")])
+    messages, _ = await convo.run(inform, domain)
+    reply = texts(messages)
+    expected = kb.answer("ask_remote_care_filing", "开州区")
+    if expected.materials:
+        assert expected.materials[0] in reply
+    else:
+        assert "12393" in reply
+    convo.user("在哪里办", "inform", [entity("aspect", "channels", "在哪里办")])
+    messages, _ = await convo.run(inform, domain)
+    assert "依据：" in texts(messages)
+    convo.user("我是灵活就业的呢", "inform", [entity("person_type", "灵活就业")])
+    messages, _ = await convo.run(inform, domain)
+    assert convo.slots["topic"] == "ask_remote_care_filing"
+    assert "依据：" in texts(messages)
+
+
+async def test_next_step_walks_through_steps(action_db, domain, kb):
+    convo = Conversation(metadata={"city": "长春市", "mode": "elder"})
+    convo.user("异地就医备案", "ask_remote_care_filing")
+    await convo.run(answer, domain)
+    steps = kb.answer("ask_remote_care_filing", "长春市").steps
+    assert len(steps) >= 2, "the national filing entry has steps"
+    convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
+    messages, _ = await convo.run(inform, domain)
+    assert steps[1] in texts(messages) and "第2步" in texts(messages)
+
+
+async def test_plan_figures_are_retrieved_from_the_place_facts(action_db, domain, kb):
+    convo = Conversation(metadata={"city": "正宁县"})
+    convo.user("正宁县居民慢特病有多少种", "ask_plan")
+    messages, _ = await convo.run(answer, domain)
+    reply = texts(messages)
+    best = kb.facts("正宁县", "正宁县居民慢特病有多少种", topic="ask_plan", limit=1)[0]
+    assert "52" in best.text and best.text in reply
+    assert "不是现行待遇标准" in reply
+
+
+async def test_database_down_gives_the_hotline(convo, domain, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    resources.reset()
+    try:
+        convo.user("长春怎么参保", "ask_enrolment", [entity("city", "长春市", "长春")])
+        messages, _ = await convo.run(answer, domain)
+    finally:
+        resources.reset()
+    assert "12393" in texts(messages)

@@ -1,0 +1,100 @@
+"""Hand-off with a ticket staff can look up; fallbacks; repeating the last answer."""
+from __future__ import annotations
+
+from actions.answers import ActionAnswerTopic
+from actions.common import resources
+from actions.dialogue import ActionFallback, ActionRepeat
+from actions.handoff import ActionHandoff
+from hotline import tickets
+from tests.actions.conftest import Conversation, entity
+
+ID_CARD, MOBILE = "11010519491231002X", "13912345678"
+
+
+def texts(messages) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def handoff_payload(messages) -> dict | None:
+    return next((m["custom"]["handoff"] for m in messages if (m.get("custom") or {}).get("handoff")), None)
+
+
+async def test_request_human_files_a_ticket_staff_can_read(action_db, domain):
+    convo = Conversation(metadata={"channel": "web"})
+    convo.user("长春的慢特病怎么认定", "ask_chronic_disease_outpatient", [entity("city", "长春市", "长春")])
+    await convo.run(ActionAnswerTopic(), domain)
+    # A resident pasting personal numbers: the gateway masks them, the ticket masks again.
+    convo.user(f"我身份证{ID_CARD}电话{MOBILE}，转人工", "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    payload = handoff_payload(messages)
+    assert payload["hotline"] == "12393"
+    assert payload["ticket"] in texts(messages)
+    ticket = tickets.get_by_code(resources.sessions, payload["ticket"])
+    assert ticket.place == "长春市" and ticket.topic == "ask_chronic_disease_outpatient"
+    assert ticket.reason == "request_human" and ticket.channel == "web"
+    stored = repr(ticket.transcript) + repr(ticket.slots)
+    assert "长春的慢特病怎么认定" in stored
+    assert ID_CARD not in stored and MOBILE not in stored
+
+
+async def test_two_fallbacks_in_a_row_hand_off(action_db, domain):
+    convo = Conversation(metadata={"city": "开州区"})
+    convo.user("嗯那个就是那个啥", "nlu_fallback")
+    messages, _ = await convo.run(ActionFallback(), domain)
+    assert "换个说法" in messages[0]["text"] and handoff_payload(messages) is None
+    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
+    convo.user("就那个事儿你懂的", "nlu_fallback")
+    messages, _ = await convo.run(ActionFallback(), domain)
+    payload = handoff_payload(messages)
+    assert payload and payload["hotline"] == "12393"
+    summary = tickets.unanswered_summary(resources.sessions, days=1)
+    assert summary.to_json()  # both fallbacks were recorded for the knowledge-base to-do list
+
+
+async def test_a_fallback_after_an_understood_message_asks_again(action_db, domain):
+    convo = Conversation()
+    convo.user("嗯那个就是那个啥", "nlu_fallback")
+    await convo.run(ActionFallback(), domain)
+    convo.user("你好", "greet")
+    convo.user("就那个事儿你懂的", "nlu_fallback")
+    messages, _ = await convo.run(ActionFallback(), domain)
+    assert handoff_payload(messages) is None
+
+
+async def test_complaint_answers_and_hands_off(action_db, domain):
+    convo = Conversation(metadata={"city": "江门市"})
+    convo.user("我要投诉医保窗口工作人员态度差", "complain")
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    payload = handoff_payload(messages)
+    assert payload and payload["hotline"] == "12393"
+    assert tickets.get_by_code(resources.sessions, payload["ticket"]).reason == "case_handling"
+
+
+async def test_handoff_without_database_still_gives_the_number(convo, domain, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    resources.reset()
+    try:
+        convo.user("转人工", "request_human")
+        messages, _ = await convo.run(ActionHandoff(), domain)
+    finally:
+        resources.reset()
+    assert "12393" in texts(messages) and handoff_payload(messages) is None
+
+
+async def test_repeat_says_the_last_answer_again(action_db, convo, domain):
+    convo.user("再说一遍", "repeat")
+    messages, _ = await convo.run(ActionRepeat(), domain)
+    assert "还没有回答过" in messages[0]["text"]
+    convo.user("正宁县医保电子凭证怎么弄", "ask_e_voucher", [entity("city", "正宁县")])
+    first, _ = await convo.run(ActionAnswerTopic(), domain)
+    convo.user("没听清 再说一遍", "repeat")
+    again, _ = await convo.run(ActionRepeat(), domain)
+    assert again[0]["text"] == first[0]["text"]
+
+
+async def test_a_complaint_about_another_department_goes_to_12345(action_db, domain):
+    convo = Conversation(metadata={"city": "长春市"})
+    convo.user("我要投诉公积金中心和社保局互相推诿", "complain")
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    assert handoff_payload(messages)["hotline"] == "12345"
+    assert "12345" in texts(messages)
