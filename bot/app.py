@@ -1,0 +1,146 @@
+"""The gateway application: routes, middleware and resources with the app's lifetime."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot import keys
+from bot.channels import wechat as wechat_channel
+from bot.channels import web as web_channel
+from bot.channels.wechat_api import WeChatApi
+from bot.chat import ChatPipeline, RateLimiter
+from bot.http import json_response
+from bot.kvstore import make_store
+from bot.middleware import errors, security_headers
+from bot.rasa_client import RasaClient
+from bot.settings import Settings, SettingsError
+from bot.voice import routes as voice_routes
+from bot.voice.asr import make_recognizer
+from bot.voice.tts import EspeakSynthesizer
+from bot.wording import Wording
+from knowledge.db import make_engine, make_session_factory
+from knowledge.errors import StoreUnavailable
+from knowledge.store import KnowledgeStore
+
+log = logging.getLogger(__name__)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """Engine, sessions and knowledge store for the app's lifetime."""
+    settings: Settings = app[keys.SETTINGS]
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    store = KnowledgeStore(sessions)
+    keys.put(app, keys.DB_ENGINE, engine)
+    keys.put(app, keys.DB_SESSIONS, sessions)
+    keys.put(app, keys.KNOWLEDGE, store)
+    if settings.wechat_city:
+        try:
+            names = [p.name for p in await asyncio.get_running_loop().run_in_executor(None, store.places)]
+        except StoreUnavailable:
+            names = []
+        if names and settings.wechat_city not in names:
+            log.warning("WECHAT_CITY=%s is not a place of the knowledge base (%s)",
+                        settings.wechat_city, "、".join(names))
+    yield
+    engine.dispose()
+
+
+async def _clients(app: web.Application) -> AsyncIterator[None]:
+    """Outgoing HTTP clients and background work; closed in reverse on shutdown."""
+    keys.put(app, keys.HTTP, aiohttp.ClientSession())
+    yield
+    tasks = list(app[keys.TASKS])
+    if tasks:
+        # Late WeChat answers in flight: give them a moment, then cancel.
+        _, pending = await asyncio.wait(tasks, timeout=5)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    await app[keys.RASA].close()
+    for name in (keys.ASR, keys.WECHAT_API):
+        client = app.get(name)
+        if client is not None and hasattr(client, "close"):
+            await client.close()
+    await app[keys.STORE].close()
+    await app[keys.HTTP].close()
+
+
+async def _probe(session: aiohttp.ClientSession, url: str, timeout: float = 2.0) -> str:
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            return "ok" if resp.status == 200 else "down"
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return "down"
+
+
+async def health(request: web.Request) -> web.Response:
+    """``GET /health``: the gateway is up; Rasa and the action server reachable?"""
+    app = request.app
+    rasa, actions = await asyncio.gather(
+        app[keys.RASA].health(),
+        _probe(app[keys.HTTP], app[keys.SETTINGS].action_server_url + "/health"),
+    )
+    return json_response({"status": "ok", "rasa": rasa["status"], "actions": actions})
+
+
+def _setup_staff(app: web.Application) -> None:
+    """Mount the staff console (``bot.staff``, written separately) if present."""
+    try:
+        from bot import staff
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.staff":
+            raise  # a missing dependency inside bot.staff is a real error
+        log.warning("bot.staff not found: staff console routes are not mounted")
+        return
+    setup = getattr(staff, "setup", None)
+    if setup is None:
+        log.warning("bot.staff has no setup(app): staff console routes are not mounted")
+        return
+    setup(app)
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """Build the gateway. ``settings`` default: :meth:`Settings.from_env`."""
+    if settings is None:
+        settings = Settings.from_env()
+    elif settings.problems():
+        raise SettingsError(settings.problems())
+    wording = Wording.load()
+
+    # Audio uploads are the largest bodies; JSON and WeChat handlers read less.
+    app = web.Application(client_max_size=settings.asr_max_bytes + 64 * 1024, middlewares=[errors])
+    rasa = RasaClient(settings.rasa_urls, token=settings.rasa_token, timeout=settings.rasa_timeout)
+    keys.put(app, keys.SETTINGS, settings)
+    keys.put(app, keys.RASA, rasa)
+    store = make_store(settings.redis_url)
+    pipeline = ChatPipeline(rasa, wording, RateLimiter(store, settings.rate_limit_per_minute),
+                            max_text_chars=settings.max_text_chars)
+    app[keys.WORDING] = wording
+    app[keys.STORE] = store
+    app[keys.CHAT] = pipeline
+    app[keys.ASR] = make_recognizer(settings.asr_url, settings.asr_timeout)
+    app[keys.TTS] = EspeakSynthesizer(settings.tts_command)
+    app[keys.TASKS] = set()
+    app[keys.PLACES] = []
+    if settings.wechat_enabled:
+        api = WeChatApi(settings.wechat_app_id, settings.wechat_app_secret, store,
+                        api_base=settings.wechat_api_base)
+        app[keys.WECHAT_API] = api
+        app[keys.WECHAT] = wechat_channel.WeChatChannel(settings, pipeline, wording, api, store,
+                                                        app[keys.TASKS])
+
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_clients)
+    app.on_response_prepare.append(security_headers)
+
+    app.router.add_get("/health", health)
+    web_channel.setup(app)
+    wechat_channel.setup(app)
+    voice_routes.setup(app)
+    _setup_staff(app)
+    return app

@@ -1,0 +1,1 @@
+"""Channels residents use: the web page and its JSON API, and the WeChat Official Account."""

@@ -1,0 +1,192 @@
+"""The one conversation pipeline every channel (web, WeChat, API) goes through.
+
+Order matters: personal numbers are masked first, so Rasa, the logs and any
+ticket only ever see placeholders; then the text is normalised, checked,
+capped and sent to Rasa; Rasa's messages become channel-neutral replies.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.kvstore import KeyValueStore
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.wording import Wording
+from textproc import mask_pii, normalize
+
+log = logging.getLogger(__name__)
+
+MODES = ("standard", "elder")
+CHANNELS = ("web", "wechat", "api")
+HOTLINES = ("12393", "12345")
+# Where a long text may be cut without breaking a sentence (or at least a clause).
+_BREAKS = re.compile(r"[。！？!?；;…\n]|[，,、 ]")
+
+
+def sender_tag(sender: str) -> str:
+    """A short, stable pseudonym of ``sender`` for logs (never the id itself)."""
+    return hashlib.blake2b(sender.encode("utf-8"), digest_size=4).hexdigest()
+
+
+@dataclass
+class ChatResult:
+    """Replies for the resident, and a hand-off when a ticket was filed."""
+
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    handoff: dict[str, str] | None = None
+    #: True when Rasa did not answer and the replies are the hotline apology.
+    degraded: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"replies": self.replies, "handoff": self.handoff}
+
+
+class RateLimiter:
+    """At most ``per_minute`` messages per sender in each one-minute window."""
+
+    def __init__(self, store: KeyValueStore, per_minute: int):
+        self._store = store
+        self._limit = per_minute
+
+    async def allow(self, key: str) -> bool:
+        window = int(time.time() // 60)
+        count = await self._store.incr(f"rl:{key}:{window}", ttl=61)
+        return count <= self._limit
+
+
+def has_content(text: str) -> bool:
+    """True when ``text`` holds a letter or digit (not only spaces, emoji, punctuation)."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+def cap_length(text: str, limit: int) -> tuple[str, bool]:
+    """The head of ``text`` within ``limit`` characters, cut at a sentence end if one
+    falls in the last 40 % (voice transcripts put the question first)."""
+    if len(text) <= limit:
+        return text, False
+    head = text[:limit]
+    breaks = [m.end() for m in _BREAKS.finditer(head)]
+    cut = breaks[-1] if breaks and breaks[-1] >= limit * 0.6 else limit
+    return head[:cut].rstrip(), True
+
+
+def _buttons(raw: Any) -> list[dict[str, str]]:
+    out = []
+    for b in raw if isinstance(raw, list) else []:
+        if isinstance(b, dict) and isinstance(b.get("title"), str) and isinstance(b.get("payload"), str):
+            out.append({"title": b["title"], "payload": b["payload"]})
+    return out
+
+
+def convert(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    """Rasa REST messages → ``(replies, handoff)`` as the gateway's contract has them."""
+    replies: list[dict[str, Any]] = []
+    handoff: dict[str, str] | None = None
+    for msg in messages:
+        text = msg.get("text")
+        buttons = _buttons(msg.get("buttons"))
+        if isinstance(text, str) and text.strip():
+            reply: dict[str, Any] = {"text": text}
+            if buttons:
+                reply["buttons"] = buttons
+            replies.append(reply)
+        elif buttons and replies:
+            replies[-1].setdefault("buttons", []).extend(buttons)
+        custom = msg.get("custom")
+        if not isinstance(custom, dict):
+            continue
+        if isinstance(custom.get("handoff"), dict):
+            h = custom["handoff"]
+            hotline = str(h.get("hotline") or HOTLINES[0])
+            handoff = {
+                "hotline": hotline if hotline in HOTLINES else HOTLINES[0],
+                "ticket": str(h.get("ticket") or ""),
+            }
+        if isinstance(custom.get("answer"), dict) and replies:
+            replies[-1]["meta"] = custom["answer"]
+    return replies, handoff
+
+
+class ChatPipeline:
+    """Mask → rate-limit → normalise → check → cap → Rasa → replies."""
+
+    def __init__(
+        self,
+        rasa: RasaClient,
+        wording: Wording,
+        limiter: RateLimiter,
+        max_text_chars: int = 500,
+    ):
+        self.rasa = rasa
+        self.wording = wording
+        self.limiter = limiter
+        self.max_text_chars = max_text_chars
+
+    def _notice(self, key: str, **values: Any) -> dict[str, Any]:
+        return {"text": self.wording(key, **values), "notice": True}
+
+    def unavailable(self) -> ChatResult:
+        """The apology with the hotline, for when no answer can be produced."""
+        return ChatResult([{"text": self.wording("chat.unavailable")}], None, degraded=True)
+
+    async def handle(
+        self,
+        sender: str,
+        text: str,
+        city: str | None = None,
+        mode: str = "standard",
+        channel: str = "web",
+    ) -> ChatResult:
+        """Answer one message from ``sender``; never raises for Rasa trouble."""
+        started = time.monotonic()
+        tag = sender_tag(sender)
+        masked, findings = mask_pii(text or "")
+        normalised = normalize(masked)
+        # Normalising can reveal numbers (full-width or spoken digits): mask again.
+        normalised, more = mask_pii(normalised)
+        pii_found = findings.found or more.found
+
+        notices: list[dict[str, Any]] = []
+        if pii_found:
+            notices.append(self._notice("chat.pii_masked"))
+            log.info("chat %s: masked personal numbers (%s)", tag,
+                     ",".join(sorted({**findings.counts, **more.counts})))
+
+        if not await self.limiter.allow(sender):
+            log.info("chat %s: rate limited", tag)
+            return ChatResult([{"text": self.wording("chat.rate_limited")}])
+
+        if not has_content(normalised):
+            prompt = {"text": self.wording("chat.empty"), "buttons": list(self.wording.topics)}
+            return ChatResult(notices + [prompt])
+
+        capped, truncated = cap_length(normalised, self.max_text_chars)
+        if truncated:
+            notices.append(self._notice("chat.too_long"))
+
+        metadata: dict[str, Any] = {"mode": mode, "channel": channel}
+        if city:
+            metadata["city"] = city
+        try:
+            messages = await self.rasa.send(sender, capped, metadata)
+        except RasaUnavailable as exc:
+            log.warning("chat %s: rasa unavailable after %.2fs: %s", tag,
+                        time.monotonic() - started, exc)
+            result = self.unavailable()
+            result.replies = notices + result.replies
+            return result
+
+        replies, handoff = convert(messages)
+        if handoff and handoff["ticket"] and not any(handoff["ticket"] in r["text"] for r in replies):
+            # The actions normally name the ticket; make sure the resident sees it.
+            replies.append({"text": self.wording("chat.handoff", ticket=handoff["ticket"],
+                                                 hotline=handoff["hotline"])})
+        log.info("chat %s: %s/%s %d chars → %d replies%s in %.2fs", tag, channel, mode,
+                 len(capped), len(replies), " +handoff" if handoff else "",
+                 time.monotonic() - started)
+        return ChatResult(notices + replies, handoff)

@@ -1,0 +1,164 @@
+"""Gateway configuration, read once from environment variables.
+
+The defaults need no secret, so ``python -m bot`` runs on a laptop as is; in
+production the secrets the enabled channels need are checked at start-up.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("development", "production")
+
+
+class SettingsError(ValueError):
+    """The environment is incomplete or inconsistent; ``problems`` lists each one."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(
+            "gateway configuration is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+        self.problems = problems
+
+
+def _split_urls(value: str) -> tuple[str, ...]:
+    return tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the gateway; the variables are listed in bot/README.md."""
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
+    rasa_token: str | None = None
+    action_server_url: str = "http://127.0.0.1:5055"
+    rasa_timeout: float = 8.0
+    max_text_chars: int = 500
+    rate_limit_per_minute: int = 30
+    app_env: str = "development"
+    redis_url: str | None = None
+    database_url: str | None = None  # None: knowledge.db's DATABASE_URL / embedded SQLite
+    wechat_token: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_city: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_reply_budget: float = 4.0
+    asr_url: str | None = None
+    asr_timeout: float = 10.0
+    tts_command: str = "espeak-ng"
+    # Not from the environment: fixed limits, overridable in tests.
+    max_sender_chars: int = 128
+    asr_max_bytes: int = 2 * 1024 * 1024
+    tts_max_chars: int = 300
+    wechat_max_bytes: int = 32 * 1024
+    wechat_timestamp_window: int = 300
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_token)
+
+    @property
+    def wechat_safe_mode(self) -> bool:
+        return bool(self.wechat_aes_key)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from ``environ`` (default ``os.environ``) and validate them."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def text(name: str, default: str | None = None) -> str | None:
+            value = env.get(name, "")
+            return value.strip() if value.strip() else default
+
+        def number(name: str, default, kind=float, minimum=0):
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                problems.append(f"{name} must be a {kind.__name__}, got {raw!r}")
+                return default
+            if value <= minimum:
+                problems.append(f"{name} must be greater than {minimum}, got {raw!r}")
+                return default
+            return value
+
+        settings = cls(
+            gateway_host=text("GATEWAY_HOST", cls.gateway_host),
+            gateway_port=number("GATEWAY_PORT", cls.gateway_port, int),
+            rasa_urls=_split_urls(text("RASA_URLS", "") or "") or cls.rasa_urls,
+            rasa_token=text("RASA_TOKEN"),
+            action_server_url=(text("ACTION_SERVER_URL", cls.action_server_url) or "").rstrip("/"),
+            rasa_timeout=number("RASA_TIMEOUT", cls.rasa_timeout),
+            max_text_chars=number("MAX_TEXT_CHARS", cls.max_text_chars, int),
+            rate_limit_per_minute=number("RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute, int),
+            app_env=(text("APP_ENV", cls.app_env) or "").lower(),
+            redis_url=text("REDIS_URL"),
+            database_url=text("DATABASE_URL"),
+            wechat_token=text("WECHAT_TOKEN"),
+            wechat_app_id=text("WECHAT_APP_ID"),
+            wechat_app_secret=text("WECHAT_APP_SECRET"),
+            wechat_aes_key=text("WECHAT_AES_KEY"),
+            wechat_city=text("WECHAT_CITY"),
+            wechat_api_base=(text("WECHAT_API_BASE", cls.wechat_api_base) or "").rstrip("/"),
+            wechat_reply_budget=number("WECHAT_REPLY_BUDGET", cls.wechat_reply_budget),
+            asr_url=text("ASR_URL"),
+            asr_timeout=number("ASR_TIMEOUT", cls.asr_timeout),
+            tts_command=text("TTS_COMMAND", cls.tts_command),
+        )
+        problems.extend(settings.problems())
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    def problems(self) -> list[str]:
+        """Everything wrong with these settings (empty when they can be used)."""
+        out: list[str] = []
+        if self.app_env not in ENVIRONMENTS:
+            out.append(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.app_env!r}")
+        for name, url in [("RASA_URLS", u) for u in self.rasa_urls] + [
+            ("ACTION_SERVER_URL", self.action_server_url),
+            ("WECHAT_API_BASE", self.wechat_api_base),
+            ("ASR_URL", self.asr_url or "http://unset"),
+        ]:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                out.append(f"{name} must be an http(s) URL, got {url!r}")
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            out.append(f"REDIS_URL must be a redis:// URL, got {self.redis_url!r}")
+        if self.wechat_reply_budget >= 4.8:
+            # WeChat drops a passive reply after 5 s and retries the message.
+            out.append("WECHAT_REPLY_BUDGET must stay below 4.8 seconds (WeChat waits 5 s)")
+        if self.wechat_aes_key and len(self.wechat_aes_key) != 43:
+            out.append("WECHAT_AES_KEY (EncodingAESKey) must be exactly 43 characters")
+        wechat_parts = {
+            "WECHAT_TOKEN": self.wechat_token,
+            "WECHAT_APP_ID": self.wechat_app_id,
+            "WECHAT_APP_SECRET": self.wechat_app_secret,
+        }
+        if any(wechat_parts.values()) or self.wechat_aes_key:
+            missing = [k for k, v in wechat_parts.items() if not v]
+            if missing:
+                out.append(
+                    "WeChat is partly configured; also set " + ", ".join(missing)
+                    + " (or unset every WECHAT_* variable)"
+                )
+        if self.production:
+            if not self.rasa_token:
+                # The Rasa HTTP API must not run open in production (--auth-token).
+                out.append("RASA_TOKEN is required when APP_ENV=production")
+            if self.wechat_enabled and not self.wechat_city:
+                out.append("WECHAT_CITY is required when WeChat is enabled in production")
+        return out

@@ -1,0 +1,50 @@
+// Staff console behaviour: copy buttons. Served as a static file (no inline
+// scripts: the gateway's Content-Security-Policy forbids them).
+(function () {
+  "use strict";
+
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "offscreen";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok;
+  }
+
+  function flash(button, ok) {
+    var original = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", original);
+    button.textContent = ok ? "已复制" : "复制失败，请手动选择";
+    button.classList.toggle("copied", ok);
+    window.setTimeout(function () {
+      button.textContent = original;
+      button.classList.remove("copied");
+    }, 2000);
+  }
+
+  function onCopy(event) {
+    var button = event.currentTarget;
+    var target = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!target) { return; }
+    var text = target.innerText.trim();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { flash(button, true); },
+        function () { flash(button, fallbackCopy(text)); });
+    } else {
+      flash(button, fallbackCopy(text));
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var buttons = document.querySelectorAll("button.copy[data-copy-target]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].addEventListener("click", onCopy);
+    }
+  });
+})();

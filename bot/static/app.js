@@ -1,0 +1,318 @@
+/* Web chat of the medical-insurance assistant.
+ * Everything from the resident or the bot is rendered with textContent, never as
+ * HTML. No inline scripts: the page's Content-Security-Policy forbids them. */
+"use strict";
+
+(function () {
+  // Interface strings of the page (answers themselves come from the server).
+  const T = {
+    you: "我",
+    bot: "医保助手",
+    sending: "正在查询…",
+    failed: "抱歉，网络或系统暂时有问题，请稍后再试，或拨打医保服务热线 12393。",
+    ticket: "已转人工，工单号：",
+    call: "拨打 ",
+    micHold: "按住说话",
+    micRelease: "松开发送",
+    micListening: "正在听，请说话…",
+    micNoPermission: "没有麦克风权限，请用文字输入。",
+    micUnavailable: "这台设备暂时不能语音输入，请用文字输入。",
+    micRetry: "请再按住说一遍。",
+    micNothing: "没听清，请再说一遍。",
+    elderOn: "已打开长辈模式：字更大，回答会读出来。",
+    elderOff: "已关闭长辈模式。",
+  };
+  const KEYS = { sender: "yb.sender", place: "yb.place", elder: "yb.elder" };
+  const SOURCE_PREFIX = /^\s*依据[:：]/;
+  const TIMEOUT_MS = 15000;
+
+  const $ = (id) => document.getElementById(id);
+  const log = $("log");
+  const form = $("composer");
+  const input = $("text");
+  const place = $("place");
+  const elderToggle = $("elder-toggle");
+  const elderActions = $("elder-actions");
+  const status = $("status");
+  const mic = $("mic");
+
+  function store(key, value) {
+    try { if (value === null) localStorage.removeItem(key); else localStorage.setItem(key, value); } catch (e) { /* private mode */ }
+  }
+  function load(key) {
+    try { return localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function randomId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "w" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  let sender = load(KEYS.sender);
+  if (!sender) { sender = "web-" + randomId(); store(KEYS.sender, sender); }
+
+  // ---- place and elder mode, remembered on this device ----------------------
+  const savedPlace = load(KEYS.place);
+  if (savedPlace !== null && [...place.options].some((o) => o.value === savedPlace)) place.value = savedPlace;
+  place.addEventListener("change", () => store(KEYS.place, place.value));
+
+  let elder = load(KEYS.elder) === "1";
+  function applyElder(announce) {
+    document.documentElement.classList.toggle("elder", elder);
+    elderToggle.setAttribute("aria-pressed", elder ? "true" : "false");
+    elderActions.hidden = !elder;
+    mic.hidden = !elder;
+    $("mic-help").hidden = mic.hidden;
+    if (announce) status.textContent = elder ? T.elderOn : T.elderOff;
+    if (!elder && window.speechSynthesis) speechSynthesis.cancel();
+  }
+  elderToggle.addEventListener("click", () => {
+    elder = !elder;
+    store(KEYS.elder, elder ? "1" : "0");
+    applyElder(true);
+  });
+
+  // ---- rendering -------------------------------------------------------------
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addUser(text) {
+    const div = document.createElement("div");
+    div.className = "msg user";
+    const p = document.createElement("p");
+    p.textContent = text;
+    div.append(hidden(T.you + "："), p);
+    log.append(div);
+    scrollDown();
+  }
+
+  function hidden(text) {
+    const span = document.createElement("span");
+    span.className = "sr-only";
+    span.textContent = text;
+    return span;
+  }
+
+  function addBot(reply) {
+    const div = document.createElement("div");
+    div.className = "msg bot" + (reply.notice ? " notice" : "");
+    div.append(hidden(T.bot + "："));
+    for (const line of String(reply.text || "").split("\n")) {
+      if (!line.trim()) continue;
+      const p = document.createElement("p");
+      if (SOURCE_PREFIX.test(line)) p.className = "source";
+      p.textContent = line;
+      div.append(p);
+    }
+    if (Array.isArray(reply.buttons) && reply.buttons.length) {
+      const row = document.createElement("div");
+      row.className = "buttons";
+      for (const b of reply.buttons) {
+        if (!b || typeof b.title !== "string" || typeof b.payload !== "string") continue;
+        const btn = document.createElement("button");
+        btn.type = "button";
+        btn.textContent = b.title;
+        btn.addEventListener("click", () => send(b.payload, b.title));
+        row.append(btn);
+      }
+      div.append(row);
+    }
+    log.append(div);
+  }
+
+  function addHandoff(handoff) {
+    const div = document.createElement("div");
+    div.className = "msg bot handoff";
+    const p = document.createElement("p");
+    p.textContent = T.ticket + String(handoff.ticket || "");
+    const a = document.createElement("a");
+    const number = /^\d+$/.test(handoff.hotline) ? handoff.hotline : "12393";
+    a.href = "tel:" + number;
+    a.textContent = T.call + number;
+    div.append(p, a);
+    log.append(div);
+  }
+
+  // ---- reading aloud (elder mode) --------------------------------------------
+  function speakable(text) {
+    return text.split("\n").filter((l) => !SOURCE_PREFIX.test(l)).join("。")
+      .replace(/\d{5,}/g, (d) => d.split("").join(" "))
+      .replace(/[<>\[\]{}|\\^`*_#~]/g, " ").slice(0, 300);
+  }
+  let player = null;
+  function chineseVoice() {
+    if (!window.speechSynthesis) return null;
+    const voices = speechSynthesis.getVoices();
+    return voices.find((v) => /^zh[-_]CN/i.test(v.lang)) || voices.find((v) => /^(zh|cmn)/i.test(v.lang)) || null;
+  }
+  function speak(text) {
+    const words = speakable(text);
+    if (!words.trim()) return;
+    const voice = chineseVoice();
+    if (voice) {
+      speechSynthesis.cancel();
+      const u = new SpeechSynthesisUtterance(words);
+      u.voice = voice; u.lang = voice.lang; u.rate = 0.8;
+      speechSynthesis.speak(u);
+      return;
+    }
+    // No Chinese voice in this browser: the server reads it (espeak-ng).
+    if (player) player.pause();
+    player = new Audio("/api/tts?text=" + encodeURIComponent(words));
+    player.play().catch(() => { /* autoplay refused or TTS unavailable: the text is on screen */ });
+  }
+
+  // ---- sending ---------------------------------------------------------------
+  let busy = false;
+  async function send(text, shown) {
+    text = String(text || "").trim();
+    if (!text || busy) return;
+    busy = true;
+    form.setAttribute("aria-busy", "true");
+    addUser(shown || text);
+    status.textContent = T.sending;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    let data = null;
+    try {
+      const body = { sender: sender, text: text, mode: elder ? "elder" : "standard", channel: "web" };
+      if (place.value) body.city = place.value;
+      const resp = await fetch("/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+      data = await resp.json().catch(() => null);
+      if (!resp.ok && !(data && Array.isArray(data.replies))) {
+        data = { replies: [{ text: (data && data.error) || T.failed }] };
+      }
+    } catch (e) {
+      data = { replies: [{ text: T.failed }] };
+    } finally {
+      clearTimeout(timer);
+      busy = false;
+      form.removeAttribute("aria-busy");
+      status.textContent = "";
+    }
+    const replies = Array.isArray(data.replies) ? data.replies : [];
+    for (const r of replies) addBot(r);
+    if (data.handoff) addHandoff(data.handoff);
+    scrollDown();
+    if (elder) speak(replies.map((r) => String(r.text || "")).join("\n"));
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = input.value;
+    input.value = "";
+    send(text);
+  });
+  input.addEventListener("keydown", (ev) => {
+    // Enter sends, Shift+Enter starts a new line; IME composition is left alone.
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  for (const btn of document.querySelectorAll(".topics button")) {
+    btn.addEventListener("click", () => send(btn.dataset.payload, btn.textContent));
+  }
+  for (const btn of elderActions.querySelectorAll("button")) {
+    btn.addEventListener("click", () => send(btn.dataset.text));
+  }
+
+  // ---- push-to-talk ------------------------------------------------------------
+  // "server": record and POST /api/asr; "browser": SpeechRecognition; "none".
+  const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+  const canRecord = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder);
+  let voiceInput = canRecord ? "server" : (Recognition ? "browser" : "none");
+  let recorder = null, chunks = [], recognition = null, holding = false;
+
+  function fallbackToBrowser() {
+    voiceInput = Recognition ? "browser" : "none";
+    applyElder(false);
+    status.textContent = voiceInput === "browser" ? T.micRetry : T.micUnavailable;
+  }
+
+  async function startTalking() {
+    if (voiceInput === "none") { status.textContent = T.micUnavailable; return; }
+    if (holding) return;
+    holding = true;
+    mic.textContent = T.micRelease;
+    mic.classList.add("active");
+    status.textContent = T.micListening;
+    if (voiceInput === "browser") {
+      recognition = new Recognition();
+      recognition.lang = "zh-CN";
+      recognition.interimResults = false;
+      recognition.onresult = (ev) => {
+        const text = ev.results[0] && ev.results[0][0] ? ev.results[0][0].transcript : "";
+        if (text.trim()) send(text); else status.textContent = T.micNothing;
+      };
+      recognition.onerror = () => { status.textContent = T.micNothing; };
+      recognition.start();
+      return;
+    }
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      chunks = [];
+      recorder = new MediaRecorder(stream);
+      recorder.ondataavailable = (ev) => { if (ev.data.size) chunks.push(ev.data); };
+      recorder.onstop = () => {
+        stream.getTracks().forEach((t) => t.stop());
+        transcribe(new Blob(chunks, { type: recorder.mimeType || "audio/webm" }));
+      };
+      recorder.start();
+      if (!holding) recorder.stop(); // released before the microphone opened
+    } catch (e) {
+      status.textContent = T.micNoPermission;
+      stopTalking();
+    }
+  }
+
+  function stopTalking() {
+    if (!holding) return;
+    holding = false;
+    mic.textContent = T.micHold;
+    mic.classList.remove("active");
+    if (recognition) { recognition.stop(); recognition = null; }
+    if (recorder && recorder.state === "recording") recorder.stop();
+  }
+
+  async function transcribe(blob) {
+    if (!blob.size) { status.textContent = T.micNothing; return; }
+    try {
+      const resp = await fetch("/api/asr", {
+        method: "POST",
+        headers: { "Content-Type": (blob.type || "audio/webm").split(";")[0] },
+        body: blob,
+      });
+      if (resp.status === 503) { fallbackToBrowser(); return; }
+      const data = await resp.json().catch(() => ({}));
+      if (!resp.ok) { status.textContent = data.error || T.micUnavailable; return; }
+      if (data.text && data.text.trim()) { status.textContent = ""; send(data.text); }
+      else status.textContent = T.micNothing;
+    } catch (e) {
+      status.textContent = T.failed;
+    }
+  }
+
+  mic.addEventListener("pointerdown", (ev) => { ev.preventDefault(); startTalking(); });
+  mic.addEventListener("pointerup", stopTalking);
+  mic.addEventListener("pointerleave", stopTalking);
+  mic.addEventListener("pointercancel", stopTalking);
+  mic.addEventListener("keydown", (ev) => {
+    if ((ev.key === " " || ev.key === "Enter") && !ev.repeat) { ev.preventDefault(); startTalking(); }
+  });
+  mic.addEventListener("keyup", (ev) => {
+    if (ev.key === " " || ev.key === "Enter") { ev.preventDefault(); stopTalking(); }
+  });
+  mic.addEventListener("contextmenu", (ev) => ev.preventDefault()); // long press on phones
+
+  // Does the server recognise speech? If not, use the browser's own recognition.
+  fetch("/api/voice").then((r) => r.json()).then((v) => {
+    if (!v.asr && voiceInput === "server") voiceInput = Recognition ? "browser" : "none";
+    applyElder(false);
+  }).catch(() => applyElder(false));
+  if (window.speechSynthesis) speechSynthesis.getVoices(); // voices load asynchronously
+  applyElder(false);
+})();

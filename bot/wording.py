@@ -1,0 +1,77 @@
+"""Resident-facing wording of the gateway, read from ``knowledge/wording/gateway.yml``."""
+from __future__ import annotations
+
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "wording" / "gateway.yml"
+
+# Keys the code uses; checked when the file is loaded so a typo fails at start-up.
+REQUIRED_KEYS = (
+    "chat.empty", "chat.pii_masked", "chat.too_long", "chat.rate_limited",
+    "chat.unavailable", "chat.handoff",
+    "api.bad_json", "api.body_too_large", "api.sender_required", "api.sender_too_long",
+    "api.text_required", "api.city_invalid", "api.mode_invalid", "api.not_found",
+    "api.method_not_allowed", "api.internal",
+    "voice.asr_not_configured", "voice.asr_failed", "voice.asr_bad_type", "voice.asr_empty",
+    "voice.asr_too_large", "voice.tts_text_required", "voice.tts_too_long",
+    "voice.tts_unavailable",
+    "wechat.welcome", "wechat.pending", "wechat.voice_unrecognized", "wechat.unsupported",
+    "wechat.options", "wechat.option_separator", "wechat.continued", "wechat.not_configured",
+)
+
+
+class WordingError(ValueError):
+    """The wording file is missing keys or is not a mapping."""
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if name == "topics":
+            continue
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+class Wording:
+    """Look up a message by dotted key and fill its ``{placeholders}``."""
+
+    def __init__(self, texts: dict[str, str], topics: list[dict[str, str]] | None = None):
+        missing = [k for k in REQUIRED_KEYS if k not in texts]
+        if missing:
+            raise WordingError("gateway wording is missing: " + ", ".join(missing))
+        self._texts = texts
+        self.hotline = texts.get("hotline", "12393")
+        #: Quick topics as reply buttons: ``[{"title", "payload"}]``.
+        self.topics = [
+            {"title": str(t["title"]), "payload": str(t["payload"])} for t in (topics or [])
+        ]
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_PATH) -> "Wording":
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        if not isinstance(data, dict):
+            raise WordingError(f"{path}: expected a mapping")
+        topics = data.get("topics") or []
+        if not isinstance(topics, list) or not all(
+            isinstance(t, dict) and "title" in t and "payload" in t for t in topics
+        ):
+            raise WordingError(f"{path}: topics must be a list of {{title, payload}}")
+        return cls(_flatten(data), topics)
+
+    def __call__(self, key: str, **values: Any) -> str:
+        """The text of ``key``; ``{hotline}`` is always available."""
+        template = self._texts[key]
+        fields = {f for _, f, _, _ in Formatter().parse(template) if f}
+        if not fields:
+            return template
+        return template.format(**{"hotline": self.hotline, **values})

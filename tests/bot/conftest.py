@@ -1,0 +1,79 @@
+"""Fixtures for the gateway tests: a seeded knowledge database, stand-in Rasa
+servers, and the gateway app built from explicit settings.
+
+The tests are written for ``asyncio_mode = auto`` (set in the root pytest.ini).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from bot.app import create_app
+from bot.settings import Settings
+from knowledge.db import make_engine
+from knowledge.models import Base, Place
+from tests.bot import stub_rasa
+
+PLACES = [
+    ("lianyungang", "连云港市", "江苏省", ["连云港", "港城"]),
+    ("kaizhou", "开州区", "重庆市", ["开州"]),
+    ("changchun", "长春市", "吉林省", ["长春"]),
+    ("jiangmen", "江门市", "广东省", ["江门"]),
+    ("zhengning", "正宁县", "甘肃省", ["正宁"]),
+    ("national", "全国", "全国", []),
+]
+
+
+
+
+def seed_places(url: str) -> None:
+    """Create the knowledge schema with the five places (no entries needed here)."""
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        for pid, name, province, aliases in PLACES:
+            session.merge(Place(id=pid, name=name, province=province, aliases=aliases, checksum="test"))
+        session.commit()
+    engine.dispose()
+
+
+@pytest.fixture
+def kb_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    seed_places(url)
+    return url
+
+
+@pytest.fixture
+async def rasa_stub(aiohttp_server):
+    """One stand-in Rasa server: ``(url, state)``."""
+    state = stub_rasa.StubState(name="a")
+    server = await aiohttp_server(stub_rasa.make_app(state))
+    return str(server.make_url("")).rstrip("/"), state
+
+
+@pytest.fixture
+def settings(kb_url: str, rasa_stub) -> Settings:
+    url, _ = rasa_stub
+    return Settings(rasa_urls=(url,), database_url=kb_url, rasa_timeout=1.5,
+                    action_server_url="http://127.0.0.1:9", rate_limit_per_minute=100)
+
+
+@pytest.fixture
+def make_client(aiohttp_client):
+    """``await make_client(settings, **overrides)`` → test client of the real app."""
+
+    async def make(settings: Settings, **overrides) -> "aiohttp.test_utils.TestClient":  # noqa: F821
+        app: web.Application = create_app(dataclasses.replace(settings, **overrides))
+        return await aiohttp_client(app)
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client, settings):
+    return await make_client(settings)

@@ -1,0 +1,261 @@
+"""Staff console API and pages against a real knowledge base and ticket database."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.staff.settings import StaffConfigError, StaffSettings
+from hotline import tickets
+from hotline.passwords import hash_password
+from tests.bot.staff.conftest import STAFF_PASSWORD, StandInRasa, make_app
+
+MOBILE = "13912345678"
+
+
+def _ticket(sessions, **kw):
+    args = dict(place="连云港市", topic="ask_remote_care_filing", channel="web", hotline="12393",
+                reason="request_human", slots={"city": "连云港市"},
+                transcript=[{"from": "resident", "text": f"<script>alert(1)</script>我要备案 {MOBILE}"},
+                            {"from": "bot", "text": "请拨打12393"}])
+    args.update(kw)
+    return tickets.create_ticket(sessions, **args)
+
+
+# -- authentication -------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/staff"), ("POST", "/staff"), ("GET", "/staff/tickets"), ("GET", "/staff/tickets/{code}"),
+    ("POST", "/staff/tickets/{code}/resolve"), ("GET", "/staff/unanswered"),
+    ("POST", "/api/staff/suggest"), ("GET", "/api/staff/tickets"), ("GET", "/api/staff/tickets/{code}"),
+    ("POST", "/api/staff/tickets/{code}/resolve"), ("GET", "/api/staff/unanswered"),
+])
+async def test_every_route_needs_a_session(client, kb_sessions, method, path):
+    info = _ticket(kb_sessions)
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Cookie": "staff_session=forged"}):
+        resp = await client.request(method, path.format(code=info.code), headers=headers,
+                                    allow_redirects=False, json={"note": "x", "text": "x"})
+        assert resp.status in (401, 403), (method, path, resp.status)
+        # The login page may echo the requested URL (to return there), nothing else.
+        body = re.sub(r'name="next" value="[^"]*"', "", await resp.text())
+        assert info.code not in body and "备案" not in body and "[手机号]" not in body
+
+
+async def test_login_logout_with_cookie(client):
+    resp = await client.get("/staff/login")
+    assert resp.status == 200 and 'name="password"' in await resp.text()
+    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD, "next": "/staff/tickets"},
+                             allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/staff/tickets"
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    resp = await client.get("/staff/tickets")
+    assert resp.status == 200
+    html = await resp.text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    # Logout needs the CSRF token.
+    assert (await client.post("/staff/logout", data={}, allow_redirects=False)).status == 403
+    resp = await client.post("/staff/logout", data={"csrf": csrf}, allow_redirects=False)
+    assert resp.status == 303
+    assert (await client.get("/staff/tickets")).status == 401
+
+
+async def test_open_redirect_refused(client):
+    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD, "next": "//evil.example/x"},
+                             allow_redirects=False)
+    assert resp.headers["Location"] == "/staff"
+
+
+async def test_failed_logins_are_throttled(client):
+    for _ in range(3):
+        resp = await client.post("/api/staff/login", json={"password": "wrong"})
+        assert resp.status == 401
+    resp = await client.post("/api/staff/login", json={"password": STAFF_PASSWORD})
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
+    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD})
+    assert resp.status == 429
+
+
+async def test_cookie_api_post_needs_csrf_header(client):
+    resp = await client.post("/api/staff/login", json={"password": STAFF_PASSWORD})
+    data = await resp.json()
+    client.session.cookie_jar.update_cookies({"staff_session": data["token"]})
+    resp = await client.post("/api/staff/suggest", json={"text": "异地备案"})
+    assert resp.status == 403
+    resp = await client.post("/api/staff/suggest", json={"text": "异地备案"}, headers={"X-CSRF-Token": data["csrf"]})
+    assert resp.status == 200
+
+
+def test_production_requires_a_hash():
+    with pytest.raises(StaffConfigError, match="STAFF_PASSWORD_HASH"):
+        StaffSettings.from_env({"APP_ENV": "production", "STAFF_PASSWORD": "plain-is-not-enough"})
+    with pytest.raises(StaffConfigError):
+        StaffSettings.from_env({"APP_ENV": "production", "STAFF_PASSWORD_HASH": "md5$abc"})
+    s = StaffSettings.from_env({"APP_ENV": "production", "STAFF_PASSWORD_HASH": hash_password("x" * 12)})
+    assert s.production and s.cookie_secure and s.generated_password is None
+
+
+def test_development_without_password_generates_one(caplog):
+    s = StaffSettings.from_env({})
+    assert s.generated_password and not s.production
+    with caplog.at_level("WARNING"):
+        s.announce()
+    assert s.generated_password in caplog.text
+
+
+async def test_hash_from_env_is_used(aiohttp_client, monkeypatch, kb_sessions):
+    monkeypatch.setenv("STAFF_PASSWORD_HASH", hash_password("hashed-secret-1"))
+    monkeypatch.delenv("STAFF_PASSWORD", raising=False)
+    client = await aiohttp_client(make_app(kb_sessions, StandInRasa()))
+    assert (await client.post("/api/staff/login", json={"password": "hashed-secret-1"})).status == 200
+
+
+# -- suggestions ----------------------------------------------------------------------
+
+async def test_suggest_returns_three_sourced_answers(client, auth, rasa):
+    resp = await client.post("/api/staff/suggest", headers=auth,
+                             json={"text": "喂 我想问下那个异地就医备案咋弄 我身份证11010519491231002X", "city": "连云港"})
+    assert resp.status == 200
+    data = await resp.json()
+    assert data["city"] == "连云港市" and data["nlu_available"] is True
+    sugg = data["suggestions"]
+    assert len(sugg) == 3
+    assert [s["topic"] for s in sugg] == ["ask_remote_care_filing", "ask_cross_region_settlement",
+                                          "ask_manual_reimbursement"]
+    assert sugg[0]["score"] == pytest.approx(0.81)
+    for s in sugg:
+        assert s["answer"] and s["title"] and s["method"] == "nlu"
+        assert set(s["source"]) >= {"document", "section", "quote", "as_of"}
+        assert s["source"]["document"] and s["source"]["quote"]
+    # The text Rasa saw was normalised and masked.
+    assert "11010519491231002X" not in rasa.texts[-1] and "[身份证号]" in rasa.texts[-1]
+
+
+async def test_suggest_skips_control_intents_and_uses_entity_city(client, auth):
+    resp = await client.post("/api/staff/suggest", headers=auth, json={"text": "连云港 报销咋整"})
+    data = await resp.json()
+    assert data["city"] == "连云港市"
+    assert [s["topic"] for s in data["suggestions"]] == [
+        "ask_manual_reimbursement", "ask_reimbursement", "ask_chronic_disease_outpatient"]
+
+
+async def test_suggest_without_nlu_falls_back_to_retrieval(client, auth, rasa):
+    rasa.down = True
+    resp = await client.post("/api/staff/suggest", headers=auth, json={"text": "异地就医备案怎么办理"})
+    assert resp.status == 200
+    data = await resp.json()
+    assert data["nlu_available"] is False
+    assert data["suggestions"] and data["suggestions"][0]["topic"] == "ask_remote_care_filing"
+    assert all(s["method"] == "retrieval" for s in data["suggestions"])
+
+
+@pytest.mark.parametrize("body", [None, [], {"text": ""}, {"text": "   "}, {"text": 5},
+                                  {"text": "x" * 1001}, {"text": "备案", "city": 3},
+                                  {"text": "备案", "city": "火星市"}])
+async def test_suggest_rejects_bad_input(client, auth, body):
+    if body is None:
+        resp = await client.post("/api/staff/suggest", headers={**auth, "Content-Type": "application/json"},
+                                 data=b"{not json")
+    else:
+        resp = await client.post("/api/staff/suggest", headers=auth, json=body)
+    assert resp.status == 400
+    assert "error" in await resp.json()
+
+
+async def _login_cookie(client) -> str:
+    await client.post("/staff/login", data={"password": STAFF_PASSWORD}, allow_redirects=False)
+    html = await (await client.get("/staff")).text()
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+async def test_suggest_page(client):
+    csrf = await _login_cookie(client)
+    resp = await client.post("/staff", data={"csrf": csrf, "text": "异地备案 <b>急</b>", "city": "连云港市"})
+    assert resp.status == 200
+    html = await resp.text()
+    assert html.count('class="card suggestion"') == 3
+    assert html.count('class="copy"') == 3 and "data-copy-target" in html
+    assert "<b>急</b>" not in html and "&lt;b&gt;急&lt;/b&gt;" in html
+    assert "<script>" not in html.replace('<script src="/staff/static/staff.js" defer></script>', "")
+    assert "出处原文" in html
+    # Without the CSRF token the form is refused.
+    assert (await client.post("/staff", data={"text": "异地备案"})).status == 403
+
+
+async def test_static_files(client):
+    resp = await client.get("/staff/static/staff.js")
+    assert resp.status == 200 and "clipboard" in await resp.text()
+    assert (await client.get("/staff/static/staff.css")).status == 200
+
+
+# -- tickets --------------------------------------------------------------------------
+
+async def test_ticket_lookup_api(client, auth, kb_sessions):
+    info = _ticket(kb_sessions)
+    spaced = f"{info.code[:3].lower()} {info.code[3:]}"
+    resp = await client.get(f"/api/staff/tickets/{spaced}", headers=auth)
+    assert resp.status == 200
+    data = await resp.json()
+    assert data["code"] == info.code and data["status"] == "open"
+    assert MOBILE not in str(data) and "[手机号]" in data["transcript"][0]["text"]
+    resp = await client.get("/api/staff/tickets/ZZZZZZ" if info.code != "ZZZZZZ" else "/api/staff/tickets/YYYYYY",
+                            headers=auth)
+    assert resp.status == 404
+    resp = await client.get("/api/staff/tickets", headers=auth, params={"place": "连云港市"})
+    assert [t["code"] for t in (await resp.json())["tickets"]] == [info.code]
+    resp = await client.get("/api/staff/tickets", headers=auth, params={"place": "长春市"})
+    assert (await resp.json())["tickets"] == []
+
+
+async def test_resolve_api(client, auth, kb_sessions):
+    info = _ticket(kb_sessions)
+    assert (await client.post(f"/api/staff/tickets/{info.code}/resolve", headers=auth, json={"note": ""})).status == 400
+    resp = await client.post(f"/api/staff/tickets/{info.code}/resolve", headers=auth,
+                             json={"note": f"已回电 {MOBILE}"})
+    assert resp.status == 200
+    data = await resp.json()
+    assert data["status"] == "resolved" and MOBILE not in data["resolution_note"]
+    resp = await client.post(f"/api/staff/tickets/{info.code}/resolve", headers=auth, json={"note": "again"})
+    assert resp.status == 409
+    assert (await (await client.get("/api/staff/tickets", headers=auth)).json())["tickets"] == []
+
+
+async def test_ticket_pages_and_resolve_form(client, kb_sessions):
+    info = _ticket(kb_sessions)
+    csrf = await _login_cookie(client)
+    resp = await client.get(f"/staff/tickets?code={info.code.lower()}", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == f"/staff/tickets/{info.code}"
+    html = await (await client.get(f"/staff/tickets/{info.code}")).text()
+    assert info.code in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert MOBILE not in html
+    queue = await (await client.get("/staff/tickets")).text()
+    assert f'href="/staff/tickets/{info.code}"' in queue
+    # The form needs the CSRF token.
+    resp = await client.post(f"/staff/tickets/{info.code}/resolve", data={"note": "done"}, allow_redirects=False)
+    assert resp.status == 403
+    resp = await client.post(f"/staff/tickets/{info.code}/resolve", data={"note": "已处理", "csrf": csrf},
+                             allow_redirects=False)
+    assert resp.status == 303
+    html = await (await client.get(resp.headers["Location"])).text()
+    assert "已处理" in html and 'id="resolve-form"' not in html
+    assert (await client.get("/staff/tickets/ABCDE")).status == 404
+
+
+# -- unanswered -----------------------------------------------------------------------
+
+async def test_unanswered_summary_api_and_page(client, auth, kb_sessions):
+    for text, topic in (("医保能给狗看病吗", None), ("转移接续到外省", "ask_transfer"), ("转移接续", "ask_transfer")):
+        tickets.record_unanswered(kb_sessions, "连云港市", topic, text, "fallback")
+    tickets.record_unanswered(kb_sessions, "长春市", "ask_transfer", f"电话{MOBILE}转接", "handoff")
+    resp = await client.get("/api/staff/unanswered?days=7", headers=auth)
+    assert resp.status == 200
+    data = await resp.json()
+    assert len(data["days"]) == 7 and sum(data["totals"].values()) == 4
+    top = data["groups"][0]
+    assert (top["topic"], top["place"], top["total"]) == ("ask_transfer", "连云港市", 2)
+    assert MOBILE not in str(data)
+    assert (await client.get("/api/staff/unanswered?days=abc", headers=auth)).status == 400
+    await _login_cookie(client)
+    html = await (await client.get("/staff/unanswered?days=7")).text()
+    assert "<svg" in html and html.count('class="bar"') == 7 and 'id="unanswered"' in html
+    assert "医保能给狗看病吗" in html

@@ -1,0 +1,186 @@
+"""The web chat in a real browser (Debian's Chromium through Playwright) against a
+running gateway (``python -m bot``) and the stand-in Rasa.
+
+Skipped when Chromium is missing, unless CI is set (then it fails).
+Screenshots go to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.bot.conftest import seed_places
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
+    if os.environ.get("CI"):
+        pytest.fail(f"Chromium not found at {CHROMIUM} (CI is set, so this is an error)", pytrace=False)
+    pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}; see {proc.log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    """A stand-in Rasa and the real gateway process; yields the gateway's URL."""
+    tmp = tmp_path_factory.mktemp("browser")
+    db = f"sqlite:///{tmp / 'kb.db'}"
+    seed_places(db)
+    rasa_port, gw_port = free_port(), free_port()
+    env = {**os.environ, "GATEWAY_PORT": str(gw_port), "RASA_URLS": f"http://127.0.0.1:{rasa_port}",
+           "DATABASE_URL": db, "ACTION_SERVER_URL": "http://127.0.0.1:9", "RASA_TIMEOUT": "3",
+           "APP_ENV": "development", "RATE_LIMIT_PER_MINUTE": "1000"}
+    for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_AES_KEY", "REDIS_URL", "ASR_URL"):
+        env.pop(name, None)
+    procs = []
+    # Logs go to files: a full pipe would block the gateway's logging.
+    for name, cmd in (("rasa", [sys.executable, str(HERE / "stub_rasa.py"), "--port", str(rasa_port)]),
+                      ("gateway", [sys.executable, "-m", "bot"])):
+        log_path = tmp / f"{name}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc.log_path = log_path
+        procs.append(proc)
+    try:
+        wait_http(f"http://127.0.0.1:{rasa_port}/", procs[0])
+        wait_http(f"http://127.0.0.1:{gw_port}/health", procs[1])
+        yield f"http://127.0.0.1:{gw_port}"
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, gateway):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 420, "height": 900})
+    page = context.new_page()
+    page.csp_errors = []
+    page.on("console", lambda m: page.csp_errors.append(m.text)
+            if m.type == "error" and "Content Security Policy" in m.text else None)
+    page.goto(gateway + "/")
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
+
+
+def ask(page, text: str) -> None:
+    before = page.locator("#log .msg.bot").count()
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    # A locator wait, not wait_for_function: the page's CSP forbids string evaluation.
+    page.locator("#log .msg.bot").nth(before).wait_for()
+
+
+def test_question_answer_source_and_buttons(page):
+    expect = sync_api.expect
+    expect(page.locator('a[href="tel:12393"]')).to_be_visible()
+    expect(page.get_by_label("请输入您的问题")).to_be_visible()
+    expect(page.locator("#repeat")).to_be_hidden()  # elder-only controls
+    expect(page.locator("#mic")).to_be_hidden()
+    ask(page, "异地就医怎么备案")
+    last = page.locator("#log .msg.bot").last
+    expect(last).to_contain_text("备案")
+    source = last.locator("p.source")
+    expect(source).to_contain_text("依据：")
+    styles = source.evaluate("e => { const s = getComputedStyle(e); return [s.backgroundColor, s.borderLeftWidth]; }")
+    assert styles[0] not in ("rgba(0, 0, 0, 0)", "transparent") and styles[1] != "0px"
+    buttons = last.locator(".buttons button")
+    expect(buttons).to_have_count(2)
+    shot(page, "answer")
+    buttons.nth(1).click()  # "转人工": posts its payload
+    handoff = page.locator("#log .msg.handoff")
+    expect(handoff).to_contain_text("K7M3PQ")
+    expect(handoff.locator('a[href="tel:12393"]')).to_be_visible()
+    assert page.csp_errors == []
+
+
+def test_place_selector_is_sent_and_remembered(page, gateway):
+    page.select_option("#place", "江门市")
+    ask(page, "你好")
+    sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("（江门市）")
+    page.reload()
+    assert page.input_value("#place") == "江门市"
+
+
+def test_elder_mode_is_large_remembered_and_reads_aloud(page):
+    page.click("#elder-toggle")
+    assert page.get_attribute("#elder-toggle", "aria-pressed") == "true"
+    page.reload()  # remembered in localStorage
+    assert page.get_attribute("#elder-toggle", "aria-pressed") == "true"
+    for selector in ("body", "#log .msg p", "#text", "#repeat"):
+        size = page.locator(selector).first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 22, (selector, size)
+    height = page.locator("#repeat").evaluate("e => e.getBoundingClientRect().height")
+    assert height >= 56
+    sync_api.expect(page.locator("#mic")).to_be_visible()
+    sync_api.expect(page.locator("#next")).to_be_visible()
+    # Headless Chromium has no Chinese voice, so the reply is fetched from /api/tts.
+    with page.expect_request(lambda r: "/api/tts?" in r.url, timeout=10000) as tts:
+        ask(page, "异地就医怎么备案")
+    spoken = urllib.parse.unquote(tts.value.url.split("text=", 1)[1])
+    assert "依据" not in spoken  # the source line is shown, not read out
+    sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("第一步")  # brief elder variant
+    page.click("#repeat")
+    sync_api.expect(page.locator("#log .msg.user").last).to_have_text("我：再说一遍")
+    shot(page, "elder")
+
+
+def test_reply_markup_is_shown_as_text_never_run(page):
+    ask(page, "脚本")
+    last = page.locator("#log .msg.bot").last
+    sync_api.expect(last).to_contain_text("<script>window.__xss=1</script>")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.locator("#log script, #log img").count() == 0
+    ask(page, "<img src=x onerror=\"window.__xss=3\">")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    shot(page, "markup")

@@ -1,0 +1,116 @@
+"""The shared pipeline: masking first, empty/long text, rate limit, conversion."""
+from __future__ import annotations
+
+import logging
+
+from hypothesis import given, settings as hsettings, strategies as st
+
+from bot.chat import cap_length, convert, has_content
+
+ID_CARD = "320706199001011234"
+MOBILE = "13912345678"
+
+
+async def test_personal_numbers_never_reach_rasa_or_logs(client, rasa_stub, caplog):
+    _, state = rasa_stub
+    caplog.set_level(logging.DEBUG)
+    text = f"我的身份证{ID_CARD}，手机 {MOBILE}，全角１３９１２３４５６７８，异地怎么备案"
+    resp = await client.post("/api/chat", json={"sender": "p1", "text": text})
+    data = await resp.json()
+    sent = state.requests[-1]["message"]
+    assert ID_CARD not in sent and MOBILE not in sent and "[身份证号]" in sent and "[手机号]" in sent
+    assert "13912345678" not in sent  # the full-width copy was folded, then masked
+    assert data["replies"][0].get("notice") is True
+    assert "隐去" in data["replies"][0]["text"]
+    assert ID_CARD not in caplog.text and MOBILE not in caplog.text
+
+
+async def test_empty_or_emoji_only_text_gets_a_prompt_without_rasa(client, rasa_stub):
+    _, state = rasa_stub
+    for text in ["", "   ", "😀😀👍", "？？！"]:
+        resp = await client.post("/api/chat", json={"sender": "p2", "text": text})
+        data = await resp.json()
+        assert resp.status == 200
+        assert data["replies"][-1]["buttons"][0]["title"] == "异地就医备案"
+    assert state.requests == []
+
+
+async def test_long_text_is_capped_with_a_polite_notice(make_client, settings, rasa_stub):
+    _, state = rasa_stub
+    client = await make_client(settings, max_text_chars=50)
+    text = "我想问一下异地就医备案怎么办理。" + "然后我还想说说家里的情况，" * 20
+    data = await (await client.post("/api/chat", json={"sender": "p3", "text": text})).json()
+    sent = state.requests[-1]["message"]
+    assert len(sent) <= 50 and sent.startswith("我想问一下异地就医备案怎么办理")
+    assert any("比较长" in r["text"] for r in data["replies"])
+
+
+async def test_rate_limit_is_per_sender_and_polite(make_client, settings, rasa_stub):
+    _, state = rasa_stub
+    client = await make_client(settings, rate_limit_per_minute=3)
+    texts = []
+    for _ in range(5):
+        data = await (await client.post("/api/chat", json={"sender": "busy", "text": "你好"})).json()
+        texts.append(data["replies"][0]["text"])
+    assert "太快" in texts[3] and "太快" in texts[4]
+    assert len(state.requests) == 3
+    other = await (await client.post("/api/chat", json={"sender": "calm", "text": "你好"})).json()
+    assert other["replies"][0]["text"] == "收到：你好"
+
+
+async def test_slow_rasa_answers_within_budget_with_hotline(make_client, settings, rasa_stub):
+    import time
+
+    client = await make_client(settings, rasa_timeout=0.5)
+    started = time.monotonic()
+    data = await (await client.post("/api/chat", json={"sender": "p4", "text": "慢慢说"})).json()
+    assert time.monotonic() - started < 1.5
+    assert "12393" in data["replies"][0]["text"]
+
+
+async def test_traditional_text_is_normalised(client, rasa_stub):
+    _, state = rasa_stub
+    await client.post("/api/chat", json={"sender": "p5", "text": "異地就醫怎麼備案"})
+    assert state.requests[-1]["message"] == "异地就医怎么备案"
+
+
+def test_convert_attaches_answer_and_handoff():
+    replies, handoff = convert([
+        {"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}, {"bad": 1}]},
+        {"custom": {"answer": {"topic": "t", "scope": "local"}}},
+        {"custom": {"handoff": {"hotline": "99999", "ticket": "AB12CD"}}},
+        {"image": "http://x/y.png"},
+    ])
+    assert replies == [{"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}],
+                        "meta": {"topic": "t", "scope": "local"}}]
+    assert handoff == {"hotline": "12393", "ticket": "AB12CD"}  # unknown hotline → 12393
+
+
+_small_text = st.text(max_size=8)
+_value = st.one_of(
+    st.none(), _small_text, st.integers(),
+    st.lists(st.dictionaries(st.sampled_from(["title", "payload", "x"]), _small_text, max_size=3), max_size=3),
+    st.dictionaries(st.sampled_from(["handoff", "answer"]),
+                    st.one_of(_small_text, st.dictionaries(st.sampled_from(["hotline", "ticket"]), _small_text)),
+                    max_size=2),
+)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["text", "buttons", "custom", "image"]), _value, max_size=4),
+                max_size=5))
+def test_convert_never_fails_on_odd_messages(messages):
+    replies, handoff = convert(messages)
+    assert all(isinstance(r["text"], str) for r in replies)
+    assert handoff is None or set(handoff) == {"hotline", "ticket"}
+
+
+@given(st.text(), st.integers(min_value=1, max_value=600))
+def test_cap_length_keeps_the_head(text, limit):
+    capped, truncated = cap_length(text, limit)
+    assert len(capped) <= limit and truncated == (len(text) > limit)
+    assert text.startswith(capped)
+
+
+def test_has_content():
+    assert has_content("备案") and has_content("12393") and not has_content("😀 ！ ")

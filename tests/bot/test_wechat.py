@@ -1,0 +1,270 @@
+"""The WeChat webhook, driven the way WeChat's servers drive it: signed query
+strings, plaintext and safe (AES) mode, retries, and the customer-service API."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import time
+
+import pytest
+from aiohttp import web
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+
+from bot.channels.wechat import check_xml, Rejected, split_text
+
+TOKEN = "gatewaytesttoken"
+APP_ID = "wx1234567890abcdef"
+AES_KEY = base64.b64encode(b"k" * 32).decode().rstrip("=")  # 43 characters
+OPENID = "oUser_0123456789abcdefghijkl"
+
+
+def sign(timestamp: str, nonce: str, *extra: str) -> str:
+    """WeChat's signature: SHA-1 of the sorted, concatenated strings."""
+    return hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce, *extra])).encode()).hexdigest()
+
+
+def text_xml(content: str, msg_id: int, msg_type: str = "text", extra: str = "") -> str:
+    body = f"<Content><![CDATA[{content}]]></Content>" if msg_type == "text" else extra
+    return (f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
+            f"{body}<MsgId>{msg_id}</MsgId></xml>")
+
+
+def event_xml(event: str, created: int) -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+            f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[{event}]]></Event></xml>")
+
+
+def signed_query(timestamp: int | None = None, nonce: str = "n0nce") -> dict[str, str]:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    return {"signature": sign(ts, nonce), "timestamp": ts, "nonce": nonce, "openid": OPENID}
+
+
+class FakeWeChatApi:
+    """Stand-in for api.weixin.qq.com: token and customer-service send."""
+
+    def __init__(self):
+        self.token_calls = 0
+        self.sent: list[dict] = []
+        self.reject_first_send = False
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/cgi-bin/token", self.token)
+        app.router.add_post("/cgi-bin/message/custom/send", self.send)
+        return app
+
+    async def token(self, request: web.Request) -> web.Response:
+        assert request.query["appid"] == APP_ID and request.query["secret"] == "appsecret"
+        self.token_calls += 1
+        return web.json_response({"access_token": f"TOKEN{self.token_calls}", "expires_in": 7200})
+
+    async def send(self, request: web.Request) -> web.Response:
+        if self.reject_first_send and not self.sent:
+            self.reject_first_send = False
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        body = json.loads(await request.read())
+        self.sent.append({**body, "access_token": request.query["access_token"]})
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+@pytest.fixture
+async def wechat_api(aiohttp_server):
+    fake = FakeWeChatApi()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+def wechat_settings(settings, wechat_api):
+    import dataclasses
+
+    return dataclasses.replace(settings, wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret="appsecret",
+                               wechat_city="连云港市", wechat_api_base=wechat_api.url, wechat_reply_budget=1.0)
+
+
+@pytest.fixture
+async def wx(make_client, wechat_settings):
+    return await make_client(wechat_settings)
+
+
+def reply_content(xml: str) -> str:
+    return parse_message(xml).content
+
+
+# -- verification ---------------------------------------------------------------
+
+async def test_get_verification_echoes_echostr(wx):
+    resp = await wx.get("/wechat", params={**signed_query(), "echostr": "hello123"})
+    assert resp.status == 200 and await resp.text() == "hello123"
+
+
+@pytest.mark.parametrize("query", [
+    {},
+    {**signed_query(), "signature": "0" * 40},
+    signed_query(timestamp=int(time.time()) - 3600),  # stale, though correctly signed
+    {**signed_query(), "timestamp": "yesterday"},
+])
+async def test_bad_or_stale_signatures_are_403(wx, rasa_stub, query):
+    _, state = rasa_stub
+    assert (await wx.get("/wechat", params={**query, "echostr": "x"})).status == 403
+    resp = await wx.post("/wechat", params=query, data=text_xml("异地就医", 1))
+    assert resp.status == 403
+    assert state.requests == []
+
+
+async def test_doctype_and_oversized_bodies_are_refused(wx, rasa_stub):
+    _, state = rasa_stub
+    evil = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            + text_xml("&x;", 2))
+    assert (await wx.post("/wechat", params=signed_query(), data=evil)).status == 400
+    big = text_xml("啊" * 20000, 3)
+    assert (await wx.post("/wechat", params=signed_query(), data=big)).status == 413
+    assert (await wx.post("/wechat", params=signed_query(), data="<xml><unclosed>")).status == 400
+    assert state.requests == []
+
+
+def test_check_xml_refuses_entities_in_any_case():
+    with pytest.raises(Rejected):
+        check_xml(b"<!doctype x><xml/>")
+    with pytest.raises(Rejected):
+        check_xml("<xml><!ENTITY a 'b'></xml>")
+    check_xml(text_xml("你好", 1))
+
+
+# -- messages -------------------------------------------------------------------
+
+async def test_text_message_goes_through_the_pipeline(wx, rasa_stub):
+    _, state = rasa_stub
+    resp = await wx.post("/wechat", params=signed_query(), data=text_xml("异地就医怎么备案", 101).encode())
+    assert resp.status == 200
+    content = reply_content(await resp.text())
+    assert "依据：" in content and "您可以回复：需要什么材料｜转人工" in content
+    sent = state.requests[-1]
+    assert sent["sender"] == OPENID
+    assert sent["metadata"] == {"city": "连云港市", "mode": "standard", "channel": "wechat"}
+
+
+async def test_retried_msgid_is_answered_once(wx, rasa_stub):
+    _, state = rasa_stub
+    xml = text_xml("转人工", 202)
+    first = await wx.post("/wechat", params=signed_query(nonce="a"), data=xml)
+    retry = await wx.post("/wechat", params=signed_query(nonce="b"), data=xml)
+    assert reply_content(await first.text()) == reply_content(await retry.text())
+    assert "K7M3PQ" in reply_content(await retry.text())
+    assert len(state.requests) == 1  # one ticket, not two
+
+
+async def test_voice_uses_recognition_in_elder_mode(wx, rasa_stub):
+    _, state = rasa_stub
+    voice = ("<MediaId><![CDATA[m1]]></MediaId><Format><![CDATA[amr]]></Format>"
+             "<Recognition><![CDATA[异地就医怎么备案]]></Recognition>")
+    resp = await wx.post("/wechat", params=signed_query(), data=text_xml("", 303, "voice", voice))
+    assert reply_content(await resp.text()).startswith("第一步")
+    assert state.requests[-1]["metadata"]["mode"] == "elder"
+    empty = "<MediaId><![CDATA[m2]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[]]></Recognition>"
+    resp = await wx.post("/wechat", params=signed_query(), data=text_xml("", 304, "voice", empty))
+    assert "没听清" in reply_content(await resp.text())
+    assert len(state.requests) == 1
+
+
+async def test_subscribe_welcome_once_and_other_types_explained(wx, rasa_stub):
+    created = int(time.time())
+    first = await wx.post("/wechat", params=signed_query(), data=event_xml("subscribe", created))
+    assert "异地就医备案" in reply_content(await first.text())
+    again = await wx.post("/wechat", params=signed_query(nonce="z"), data=event_xml("subscribe", created))
+    assert reply_content(await again.text()) == reply_content(await first.text())
+    unsub = await wx.post("/wechat", params=signed_query(), data=event_xml("unsubscribe", created))
+    assert await unsub.text() == "success"
+    image = "<PicUrl><![CDATA[http://x/y.jpg]]></PicUrl><MediaId><![CDATA[m]]></MediaId>"
+    resp = await wx.post("/wechat", params=signed_query(), data=text_xml("", 404, "image", image))
+    assert "文字和语音" in reply_content(await resp.text())
+    _, state = rasa_stub
+    assert state.requests == []
+
+
+async def test_slow_rasa_replies_pending_then_sends_customer_service_message(wx, rasa_stub, wechat_api):
+    _, state = rasa_stub
+    state.delay = 1.3  # beyond the 1.0 s reply budget, within the 1.5 s Rasa timeout
+    started = time.monotonic()
+    resp = await wx.post("/wechat", params=signed_query(), data=text_xml("慢慢来，异地就医怎么备案", 505))
+    assert time.monotonic() - started < 1.3
+    assert "正在为您查询" in reply_content(await resp.text())
+    # A retry meanwhile replays the same reply instead of asking Rasa again.
+    retry = await wx.post("/wechat", params=signed_query(nonce="r"), data=text_xml("慢慢来，异地就医怎么备案", 505))
+    assert "正在为您查询" in reply_content(await retry.text())
+    for _ in range(50):
+        if wechat_api.sent:
+            break
+        await asyncio.sleep(0.1)
+    assert len(wechat_api.sent) == 1
+    sent = wechat_api.sent[0]
+    assert sent["touser"] == OPENID and sent["msgtype"] == "text"
+    assert "依据：" in sent["text"]["content"] and sent["access_token"] == "TOKEN1"
+    assert len(state.requests) == 1
+
+
+async def test_access_token_is_cached_and_refreshed_when_rejected(wx, wechat_api):
+    from bot import keys
+
+    api = wx.server.app[keys.WECHAT_API]
+    await api.send_text(OPENID, "一")
+    await api.send_text(OPENID, "二")
+    assert wechat_api.token_calls == 1
+    wechat_api.reject_first_send = True
+    wechat_api.sent.clear()
+    await api.send_text(OPENID, "三")
+    assert wechat_api.token_calls == 2 and wechat_api.sent[0]["access_token"] == "TOKEN2"
+
+
+async def test_long_answers_are_split_for_wechat():
+    parts = split_text("第一段" * 400 + "\n" + "第二段" * 400)
+    assert len(parts) >= 2 and all(len(p.encode()) <= 2000 for p in parts)
+    assert "".join(parts).replace("\n", "") == ("第一段" * 400 + "第二段" * 400)
+
+
+# -- safe mode ----------------------------------------------------------------------
+
+@pytest.fixture
+async def wx_safe(make_client, wechat_settings):
+    return await make_client(wechat_settings, wechat_aes_key=AES_KEY)
+
+
+async def test_safe_mode_round_trip(wx_safe, rasa_stub):
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    ts, nonce = str(int(time.time())), "safe1"
+    envelope = crypto.encrypt_message(text_xml("异地就医怎么备案", 606), nonce, ts)
+    msg_signature = parse_envelope(envelope)["MsgSignature"]
+    params = {**signed_query(int(ts), nonce), "encrypt_type": "aes", "msg_signature": msg_signature}
+    resp = await wx_safe.post("/wechat", params=params, data=envelope)
+    assert resp.status == 200
+    body = await resp.text()
+    answer = parse_envelope(body)
+    plain = crypto.decrypt_message(body, answer["MsgSignature"], answer["TimeStamp"], answer["Nonce"])
+    assert "依据：" in parse_message(plain).content
+
+
+async def test_safe_mode_rejects_bad_msg_signature_and_plaintext(wx_safe, rasa_stub):
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    ts, nonce = str(int(time.time())), "safe2"
+    envelope = crypto.encrypt_message(text_xml("你好", 707), nonce, ts)
+    params = {**signed_query(int(ts), nonce), "encrypt_type": "aes", "msg_signature": "f" * 40}
+    assert (await wx_safe.post("/wechat", params=params, data=envelope)).status == 403
+    assert (await wx_safe.post("/wechat", params=signed_query(), data=text_xml("你好", 708))).status == 403
+    _, state = rasa_stub
+    assert state.requests == []
+
+
+def parse_envelope(xml: str) -> dict[str, str]:
+    import xmltodict
+
+    return dict(xmltodict.parse(xml)["xml"])
+
+
+async def test_not_configured_is_503(client):
+    assert (await client.get("/wechat")).status == 503
