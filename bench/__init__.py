@@ -1,0 +1,1 @@
+"""Load benchmark of the assistant: ``python -m bench``."""

@@ -1,0 +1,221 @@
+"""Benchmark: ``python -m bench`` (``make bench``).
+
+Starts each set-up with stack/ on free ports — embedded default, production
+with 1 Rasa server, production with 2 — drives realistic conversations through
+the gateway, measures bare ``/model/parse`` in the same run, and writes
+``bench/results/<timestamp>.{md,json}`` (and ``latest.*``).
+
+Production set-ups need PostgreSQL and Redis on 127.0.0.1: BENCH_POSTGRES_URL /
+BENCH_REDIS_URL, else TEST_POSTGRES_URL / TEST_REDIS_URL, else the local
+defaults. Each run uses a fresh database ``medins_bench_<random>``, dropped after.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+from bench.load import PHASES, run_load, run_parse
+from bench.report import latency_ms, markdown
+from stack import ProcessFailed, Stack, StackConfig, StackConfigError, new_token
+from stack.config import DEFAULT_MODEL, ROOT, throwaway_staff_hash
+
+RESULTS = ROOT / "bench" / "results"
+SETUPS = {"embedded": (False, 1), "production-1": (True, 1), "production-2": (True, 2)}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _service_url(kind: str, default: str) -> str:
+    url = (os.environ.get(f"BENCH_{kind}_URL") or os.environ.get(f"TEST_{kind}_URL")
+           or default)
+    host = urlsplit(url).hostname or ""
+    if host not in LOOPBACK:
+        # The benchmark creates and drops databases: never point it elsewhere.
+        raise StackConfigError(f"bench only talks to 127.0.0.1; {kind} host is {host!r}")
+    return url
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new PostgreSQL database for one set-up, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"medins_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+
+
+def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Start one set-up, warm it up, load it, measure it, stop it."""
+    production, servers = SETUPS[name]
+    env = {"RATE_LIMIT_PER_MINUTE": "100000", "RASA_TIMEOUT": str(args.timeout)}
+    # Without a token the gateway and Rasa still agree; in production it is required.
+    env["RASA_TOKEN"] = new_token()
+    env["STAFF_PASSWORD_HASH"] = throwaway_staff_hash()
+    with _databases(production, workdir / name) as urls:
+        env.update(urls)
+        config = StackConfig.for_tests(
+            production=production, rasa_servers=servers, model=args.model,
+            load_knowledge=True, var_dir=workdir / name, env=env,
+            log_dir=ROOT / "var" / "log" / "bench",
+        )
+        print(f"[{name}] starting {servers} Rasa server(s)…", flush=True)
+        with Stack(config) as stack:
+            startup = round(max(stack.startup_seconds.values()), 1)
+            print(f"[{name}] ready in {startup} s; warming up", flush=True)
+            asyncio.run(run_load(config.gateway_url, residents=min(2, args.residents),
+                                 conversations=2, max_seconds=60, timeout=args.timeout))
+            print(f"[{name}] load: {args.residents} residents, "
+                  f"≤{args.conversations} conversations, ≤{args.max_seconds} s", flush=True)
+            load = asyncio.run(run_load(config.gateway_url, args.residents,
+                                        args.conversations, args.max_seconds,
+                                        timeout=args.timeout))
+            rss = stack.rss_kib()
+            parse_lat, parse_err, parse_secs = asyncio.run(run_parse(
+                config.rasa_urls[0], config.rasa_token, args.parse_requests,
+                args.residents, timeout=args.timeout))
+    ok = [t.seconds for _, t in load.turns if t.ok]
+    chat = {
+        "conversations": load.conversations,
+        "turns": len(load.turns),
+        "seconds": round(load.seconds, 2),
+        "turns_per_second": round(len(ok) / load.seconds, 2) if load.seconds else None,
+        "errors": load.errors,
+        "place_forgotten": load.place_forgotten,
+        "latency_ms": latency_ms(ok),
+        "per_phase_ms": {p: latency_ms([t.seconds for ph, t in load.turns if ph == p and t.ok])
+                         for p in PHASES},
+    }
+    parse = {"requests": args.parse_requests, "errors": parse_err,
+             "requests_per_second": round(len(parse_lat) / parse_secs, 2) if parse_secs else None,
+             "latency_ms": latency_ms(parse_lat)}
+    ratio = None
+    if chat["latency_ms"]["p50"] and parse["latency_ms"]["p50"]:
+        ratio = round(chat["latency_ms"]["p50"] / parse["latency_ms"]["p50"], 2)
+    rss_mib = {k: round(v / 1024, 1) for k, v in rss.items()}
+    samples = sorted({t.error or "no reply" for _, t in load.turns if not t.ok})[:3]
+    return {
+        "name": name, "production": production, "rasa_servers": servers,
+        "startup_seconds": startup, "chat": chat, "parse": parse,
+        "overhead_ratio_p50": ratio, "rss_mib": rss_mib,
+        "rss_mib_total": round(sum(rss_mib.values()), 1), "sample_errors": samples,
+    }
+
+
+@contextmanager
+def _databases(production: bool, var_dir: Path) -> Iterator[dict[str, str]]:
+    if not production:
+        # Embedded: a fresh SQLite knowledge base beside the set-up's tracker file;
+        # no Redis, whatever the caller's shell exports.
+        var_dir.mkdir(parents=True, exist_ok=True)
+        yield {"DATABASE_URL": f"sqlite:///{var_dir / 'assistant.db'}", "REDIS_URL": ""}
+        return
+    admin = _service_url("POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_url = _service_url("REDIS", "redis://127.0.0.1:6379/0")
+    _check_redis(redis_url)
+    with fresh_database(admin) as url:
+        yield {"DATABASE_URL": url, "REDIS_URL": redis_url}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--residents", type=int, default=20, help="concurrent residents")
+    parser.add_argument("--conversations", type=int, default=60,
+                        help="conversations (of 5 turns) per set-up, at most")
+    parser.add_argument("--max-seconds", type=float, default=120,
+                        help="stop starting conversations after this many seconds")
+    parser.add_argument("--parse-requests", type=int, default=200)
+    parser.add_argument("--timeout", type=float, default=60, help="per request, seconds")
+    parser.add_argument("--setups", default=",".join(SETUPS),
+                        help=f"comma-separated subset of {', '.join(SETUPS)}")
+    parser.add_argument("--model", type=Path,
+                        default=Path(os.environ.get("MEDINS_MODEL") or DEFAULT_MODEL))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.setups.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETUPS]
+    if unknown:
+        parser.error(f"unknown set-up(s) {unknown}; choose from {list(SETUPS)}")
+    if not args.model.is_file():
+        print(f"error: trained model {args.model} is missing: run `make train`", file=sys.stderr)
+        return 2
+
+    run: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "parameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "host": {"cpus": os.cpu_count(), "mem_gib": _mem_gib()},
+        "phases": list(PHASES),
+        "setups": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="medins-bench-") as tmp:
+        for name in names:
+            try:
+                result = run_setup(name, args, Path(tmp))
+            except (StackConfigError, ProcessFailed, OSError) as exc:
+                print(f"[{name}] skipped: {exc}", file=sys.stderr)
+                result = {"name": name, "skipped": str(exc).splitlines()[0]}
+            except Exception as exc:  # noqa: BLE001 - e.g. PostgreSQL/Redis unreachable
+                print(f"[{name}] skipped: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+                result = {"name": name, "skipped": f"{exc.__class__.__name__}: {exc}"[:200]}
+            run["setups"].append(result)
+            _summary(result)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = markdown(run)
+    for stem in (stamp, "latest"):
+        (args.out / f"{stem}.json").write_text(json.dumps(run, ensure_ascii=False, indent=2) + "\n")
+        (args.out / f"{stem}.md").write_text(text)
+    print(text)
+    print(f"written: {args.out / (stamp + '.md')} and .json")
+    return 1 if all(s.get("skipped") for s in run["setups"]) else 0
+
+
+def _summary(result: dict[str, Any]) -> None:
+    if result.get("skipped"):
+        return
+    c = result["chat"]
+    print(f"[{result['name']}] {c['turns']} turns, {c['turns_per_second']} turns/s, "
+          f"p50 {c['latency_ms']['p50']} ms, p95 {c['latency_ms']['p95']} ms, "
+          f"errors {c['errors']}, RSS {result['rss_mib_total']} MiB", flush=True)
+
+
+def _mem_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Load generation: simulated residents holding realistic conversations."""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from stack.client import Turn, chat
+
+# Turn phases of one conversation, in order; latencies are reported per phase.
+PHASES = ("greeting", "place", "question", "follow_up", "thanks")
+GREETINGS = ["你好", "您好", "在吗"]
+PLACES = ["我在长春", "我在连云港", "我在江门", "我是开州的", "我在正宁县"]
+QUESTIONS = ["异地就医备案怎么办", "门诊慢特病怎么申请", "怎么参加医保",
+             "医保怎么缴费", "住院报销比例是多少", "医保电子凭证怎么激活"]
+FOLLOW_UPS = ["需要带什么材料", "在哪里办"]
+THANKS = ["谢谢", "好的谢谢"]
+ASK_CITY = "您是在哪里参保的"
+
+
+def conversation(rng: random.Random) -> list[str]:
+    """greeting → place → service question (no place) → follow-up → thanks."""
+    return [rng.choice(GREETINGS), rng.choice(PLACES), rng.choice(QUESTIONS),
+            rng.choice(FOLLOW_UPS), rng.choice(THANKS)]
+
+
+@dataclass
+class LoadResult:
+    """Every turn of a load run, with its phase."""
+
+    turns: list[tuple[str, Turn]] = field(default_factory=list)
+    seconds: float = 0.0
+    conversations: int = 0
+
+    @property
+    def errors(self) -> int:
+        """Turns without a usable answer: HTTP/network errors or no reply at all."""
+        return sum(1 for _, t in self.turns if not t.ok)
+
+    @property
+    def place_forgotten(self) -> int:
+        """Service questions answered with "where are you insured?" though turn 2 said so."""
+        return sum(1 for phase, t in self.turns
+                   if phase == "question" and t.ok and ASK_CITY in t.reply_text)
+
+
+async def run_load(
+    gateway_url: str,
+    residents: int,
+    conversations: int,
+    max_seconds: float,
+    seed: int = 7,
+    timeout: float = 60.0,
+) -> LoadResult:
+    """``residents`` concurrent residents share ``conversations`` conversations.
+
+    Stops starting new conversations after ``max_seconds`` (running ones finish),
+    so both the request count and the duration are bounded.
+    """
+    result = LoadResult()
+    budget = {"left": conversations}
+    deadline = time.monotonic() + max_seconds
+    connector = aiohttp.TCPConnector(limit=residents + 4)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def resident(index: int) -> None:
+            rng = random.Random(seed * 1000 + index)
+            while budget["left"] > 0 and time.monotonic() < deadline:
+                budget["left"] -= 1
+                sender = f"bench-{uuid.uuid4().hex[:12]}"
+                for phase, text in zip(PHASES, conversation(rng)):
+                    turn = await chat(session, gateway_url, sender, text, timeout=timeout)
+                    result.turns.append((phase, turn))
+                result.conversations += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(resident(i) for i in range(residents)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+async def run_parse(
+    rasa_url: str,
+    token: str | None,
+    requests: int,
+    concurrency: int,
+    timeout: float = 60.0,
+) -> tuple[list[float], int, float]:
+    """Bare NLU: POST /model/parse; (latencies in s, errors, wall seconds)."""
+    rng = random.Random(11)
+    texts = [t for group in (GREETINGS, PLACES, QUESTIONS, FOLLOW_UPS, THANKS) for t in group]
+    params = {"token": token} if token else {}
+    latencies: list[float] = []
+    errors = 0
+    left = {"n": requests}
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            while left["n"] > 0:
+                left["n"] -= 1
+                started = time.perf_counter()
+                try:
+                    async with session.post(
+                        f"{rasa_url}/model/parse", json={"text": rng.choice(texts)},
+                        params=params, timeout=aiohttp.ClientTimeout(total=timeout),
+                    ) as resp:
+                        await resp.read()
+                        if resp.status != 200:
+                            errors += 1
+                            continue
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, errors, time.perf_counter() - started
