@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup system-deps kb lexicon validate train run test test-stories eval bench clean
+.PHONY: help setup system-deps kb lexicon validate train run test test-stories eval eval-baseline bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 16
@@ -50,6 +50,9 @@ test-stories: $(VENV)/.installed
 
 eval: $(VENV)/.installed train  ## NLU macro-F1 on the held-out set (fails below 0.90)
 	$(PY) -m devtools.evaluate
+
+eval-baseline: $(VENV)/.installed  ## the same held-out score for a simpler pipeline (comparison)
+	$(PY) -m devtools.evaluate --train-config devtools/baseline_config.yml --out results/nlu-baseline --min-macro-f1 0
 
 bench: setup kb train  ## load test: embedded and production set-ups, report in bench/results/
 	$(PY) -m bench

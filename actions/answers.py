@@ -92,7 +92,7 @@ def _relevant_facts(kb: KnowledgeStore, ctx: Context, topic: str, question: str)
 
 def _place_matters(kb: KnowledgeStore, topic: str) -> bool:
     """Whether any place answers ``topic`` differently from the national baseline."""
-    return topic == PLAN_TOPIC or any(kb.has_local(topic, p.name) for p in kb.places())
+    return topic == PLAN_TOPIC or any(topic in topics for topics in kb.local_topics().values())
 
 
 def answer_topic(

@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 
 from knowledge.db import make_engine, make_session_factory
 from knowledge.schema import load_topics
+from knowledge import retrieval
 from knowledge.store import KnowledgeStore, PlaceRef
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class _Resources:
     def __init__(self) -> None:
         self._engine = None
         self._sessions = None
+        self._store: KnowledgeStore | None = None
 
     @property
     def sessions(self):
@@ -66,17 +68,25 @@ class _Resources:
             atexit.register(self._engine.dispose)
         return self._sessions
 
+    @property
+    def store(self) -> KnowledgeStore:
+        if self._store is None:
+            self._store = KnowledgeStore(self.sessions)
+        return self._store
+
     def reset(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
-        self._engine = self._sessions = None
+        self._engine = self._sessions = self._store = None
 
 
 resources = _Resources()
+# jieba loads its dictionaries in ~0.5 s: do it when the action server starts.
+retrieval.warm_up()
 
 
 def store() -> KnowledgeStore:
-    return KnowledgeStore(resources.sessions)
+    return resources.store
 
 
 @dataclass(frozen=True)

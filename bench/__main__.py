@@ -95,7 +95,7 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
                   f"≤{args.conversations} conversations, ≤{args.max_seconds} s", flush=True)
             load = asyncio.run(run_load(config.gateway_url, args.residents,
                                         args.conversations, args.max_seconds,
-                                        timeout=args.timeout))
+                                        timeout=args.timeout, think_seconds=args.think))
             rss = stack.rss_kib()
             parse_lat, parse_err, parse_secs = asyncio.run(run_parse(
                 config.rasa_urls[0], config.rasa_token, args.parse_requests,
@@ -105,6 +105,7 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
         "conversations": load.conversations,
         "turns": len(load.turns),
         "seconds": round(load.seconds, 2),
+        "think_seconds": args.think,
         "turns_per_second": round(len(ok) / load.seconds, 2) if load.seconds else None,
         "errors": load.errors,
         "place_forgotten": load.place_forgotten,
@@ -152,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=120,
                         help="stop starting conversations after this many seconds")
     parser.add_argument("--parse-requests", type=int, default=200)
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="mean seconds a resident reads before the next turn (0: stress test)")
     parser.add_argument("--timeout", type=float, default=60, help="per request, seconds")
     parser.add_argument("--setups", default=",".join(SETUPS),
                         help=f"comma-separated subset of {', '.join(SETUPS)}")

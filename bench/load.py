@@ -55,9 +55,13 @@ async def run_load(
     max_seconds: float,
     seed: int = 7,
     timeout: float = 60.0,
+    think_seconds: float = 0.0,
 ) -> LoadResult:
     """``residents`` concurrent residents share ``conversations`` conversations.
 
+    Between turns a resident reads the reply for ``think_seconds`` on average
+    (uniform between half and one and a half times it); 0 sends the next turn at
+    once, a stress test of throughput rather than of residents.
     Stops starting new conversations after ``max_seconds`` (running ones finish),
     so both the request count and the duration are bounded.
     """
@@ -72,7 +76,9 @@ async def run_load(
             while budget["left"] > 0 and time.monotonic() < deadline:
                 budget["left"] -= 1
                 sender = f"bench-{uuid.uuid4().hex[:12]}"
-                for phase, text in zip(PHASES, conversation(rng)):
+                for n, (phase, text) in enumerate(zip(PHASES, conversation(rng))):
+                    if n and think_seconds:
+                        await asyncio.sleep(rng.uniform(0.5, 1.5) * think_seconds)
                     turn = await chat(session, gateway_url, sender, text, timeout=timeout)
                     result.turns.append((phase, turn))
                 result.conversations += 1

@@ -40,7 +40,8 @@ def markdown(run: dict[str, Any]) -> str:
         "",
         f"{p['residents']} concurrent residents, up to {p['conversations']} conversations "
         f"of 5 turns (greeting → place → service question → follow-up → thanks) or "
-        f"{p['max_seconds']} s per set-up; bare `/model/parse`: {p['parse_requests']} "
+        f"{p['max_seconds']} s per set-up; between turns a resident reads for "
+        f"{p.get('think', 0)} s on average (0 = stress test, no pause); bare `/model/parse`: {p['parse_requests']} "
         f"requests at the same concurrency. Host: {run['host']['cpus']} CPUs, "
         f"{run['host']['mem_gib']} GiB. All on 127.0.0.1.",
         "",

@@ -10,6 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def train_nlu(config: Path, out_dir: Path) -> Path:
+    """Train an NLU-only model with another pipeline, for comparison."""
+    cmd = [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config),
+           "--nlu", "data/nlu", "--out", str(out_dir), "--fixed-model-name", "baseline"]
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    return out_dir / "baseline.tar.gz"
+
+
 def run_rasa_test(model: Path, holdout: Path, out: Path, config: Path | None) -> None:
     cmd = [str(Path(sys.executable).parent / "rasa"), "test", "nlu", "--nlu", str(holdout),
            "--model", str(model), "--out", str(out), "--no-plot"]
@@ -52,9 +60,12 @@ def main() -> int:
     parser.add_argument("--holdout", default="tests/nlu_holdout.yml")
     parser.add_argument("--out", default="results/nlu")
     parser.add_argument("--min-macro-f1", type=float, default=0.90)
+    parser.add_argument("--train-config", help="train an NLU model with this config first (comparison)")
     args = parser.parse_args()
     out = ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.train_config:
+        args.model = str(train_nlu(ROOT / args.train_config, out / "model").relative_to(ROOT))
     run_rasa_test(ROOT / args.model, ROOT / args.holdout, out, None)
     summary = summarise(out)
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")

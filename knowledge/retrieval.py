@@ -41,6 +41,22 @@ def bigrams(text: str) -> set[str]:
     return {chars[i : i + 2] for i in range(len(chars) - 1)}
 
 
+@functools.lru_cache(maxsize=8192)
+def _features(text: str) -> tuple[frozenset, frozenset]:
+    """Words and bigrams of a stored text; cached since the corpus rarely changes."""
+    return frozenset(words(text)), frozenset(bigrams(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalized(keyword: str) -> str:
+    return normalize(keyword)
+
+
+def warm_up() -> None:
+    """Load jieba and its dictionaries now rather than on a resident's first question."""
+    _jieba().lcut("异地就医备案")
+
+
 @dataclass(frozen=True)
 class Scored:
     item: object
@@ -58,7 +74,7 @@ def rank(query: str, items: Sequence[object], fields: Iterable[str], keywords_fi
     docs = []
     for item in items:
         text = " ".join(str(getattr(item, f) or "") for f in fields)
-        docs.append((item, set(words(text)), bigrams(text)))
+        docs.append((item, *_features(text)))
     # Inverse document frequency keeps common words (医保, 医疗) from dominating.
     n = len(docs) or 1
     df: dict[str, int] = {}
@@ -74,7 +90,7 @@ def rank(query: str, items: Sequence[object], fields: Iterable[str], keywords_fi
             score += 2.0 * len(q_bigrams & bgs) / len(q_bigrams)
         if keywords_field:
             for kw in getattr(item, keywords_field) or ():
-                if kw and normalize(kw) in q_norm:
+                if kw and _normalized(kw) in q_norm:
                     score += 2.0 + 0.5 * min(len(kw), 4)
         if score > 0:
             scored.append(Scored(item, score))

@@ -1,6 +1,7 @@
 """Queries over the knowledge base. Returns plain dataclasses, never ORM rows."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -92,10 +93,25 @@ def _fact(row: Fact, place: str, score: float = 0.0) -> FactHit:
 
 
 class KnowledgeStore:
-    """Read access to the knowledge base through a session factory."""
+    """Read access to the knowledge base through a session factory.
 
-    def __init__(self, session_factory: sessionmaker):
+    The list of places and which topics each answers locally are asked on every
+    turn but change only when content is loaded: they are kept for ``cache_seconds``.
+    """
+
+    def __init__(self, session_factory: sessionmaker, cache_seconds: float = 30.0):
         self._sessions = session_factory
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, object]] = {}
+
+    def _cached(self, key: str, compute):
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit and now - hit[0] < self._cache_seconds:
+            return hit[1]
+        value = compute()
+        self._cache[key] = (now, value)
+        return value
 
     def _run(self, fn):
         try:
@@ -106,9 +122,22 @@ class KnowledgeStore:
 
     def places(self) -> list[PlaceRef]:
         """Every place except the national baseline, in a stable order."""
-        rows = self._run(lambda s: s.execute(
-            select(Place).where(Place.id != NATIONAL).order_by(Place.id)).scalars().all())
-        return [PlaceRef(r.id, r.name, r.province, tuple(r.aliases or ())) for r in rows]
+        def query() -> list[PlaceRef]:
+            rows = self._run(lambda s: s.execute(
+                select(Place).where(Place.id != NATIONAL).order_by(Place.id)).scalars().all())
+            return [PlaceRef(r.id, r.name, r.province, tuple(r.aliases or ())) for r in rows]
+        return self._cached("places", query)
+
+    def local_topics(self) -> dict[str, frozenset[str]]:
+        """Place name → the topics it has its own entries for."""
+        def query() -> dict[str, frozenset[str]]:
+            rows = self._run(lambda s: s.execute(
+                select(Place.name, Entry.topic).join(Entry).where(Place.id != NATIONAL)).all())
+            out: dict[str, set[str]] = {}
+            for name, topic in rows:
+                out.setdefault(name, set()).add(topic)
+            return {k: frozenset(v) for k, v in out.items()}
+        return self._cached("local_topics", query)
 
     def resolve_place(self, text: str | None) -> PlaceRef | None:
         """The place named in ``text``: canonical name, alias, or one mentioned inside it."""
@@ -127,9 +156,7 @@ class KnowledgeStore:
         return None
 
     def has_local(self, topic: str, place_name: str) -> bool:
-        return self._run(lambda s: s.execute(
-            select(Entry.id).join(Place).where(Place.name == place_name, Entry.topic == topic)
-        ).first() is not None)
+        return topic in self.local_topics().get(place_name, frozenset())
 
     def answer(self, topic: str, place_name: str | None, person_type: str | None = None) -> Answer:
         """The place's own entry for ``topic`` if it has one, else the national one."""
