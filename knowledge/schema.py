@@ -36,6 +36,12 @@ class Source:
     quote: str
     as_of: int | None
 
+    @property
+    def short(self) -> str:
+        """"《文件》章节" — the one-line citation residents see."""
+        doc = self.document if self.document.startswith("《") else f"《{self.document}》"
+        return f"{doc}{self.section}" if self.section else doc
+
 
 @dataclass(frozen=True)
 class EntryData:
@@ -171,6 +177,24 @@ class _Checker:
                 self.error(item, fld, "a plan target must be presented as a target (到…年目标…)")
 
 
+def _items(check: _Checker, raw: dict, section: str, seen: set[str], plan_title: str | None, plan_text: str | None):
+    """Yield (label, mapping, topic, source) for each item of ``section``, with the
+    checks every sourced item shares: a mapping, a unique id, a known topic, a source."""
+    for i, raw_item in enumerate(raw.get(section) or []):
+        item = f"{section}[{i}] {raw_item.get('id', '?') if isinstance(raw_item, dict) else '?'}"
+        if not isinstance(raw_item, dict):
+            check.error(item, section, "must be a mapping")
+            continue
+        item_id = check.text(raw_item, item, "id")
+        if item_id in seen:
+            check.error(item, "id", "is used twice")
+        seen.add(item_id)
+        topic = check.text(raw_item, item, "topic")
+        if topic and topic not in check.topics:
+            check.error(item, "topic", f"unknown topic {topic!r}")
+        yield item, raw_item, topic, check.source(raw_item, item, plan_title, plan_text)
+
+
 def read_place_file(
     path: Path, topics: dict | None = None, hotline_numbers: set[str] | None = None,
     sources_dir: Path | None = None,
@@ -219,30 +243,18 @@ def read_place_file(
     )
 
     seen: set[str] = set()
-    for i, re_ in enumerate(raw.get("entries") or []):
-        item = f"entries[{i}] {re_.get('id', '?') if isinstance(re_, dict) else '?'}"
-        if not isinstance(re_, dict):
-            check.error(item, "entry", "must be a mapping")
-            continue
-        eid = check.text(re_, item, "id")
-        if eid in seen:
-            check.error(item, "id", "is used twice")
-        seen.add(eid)
-        topic = check.text(re_, item, "topic")
-        if topic and topic not in check.topics:
-            check.error(item, "topic", f"unknown topic {topic!r}")
-        source = check.source(re_, item, plan_title, plan_text)
+    for item, raw_item, topic, source in _items(check, raw, "entries", seen, plan_title, plan_text):
         entry = EntryData(
-            id=eid,
+            id=str(raw_item.get("id") or ""),
             topic=topic,
-            title=check.text(re_, item, "title"),
-            answer=check.text(re_, item, "answer"),
-            brief=check.text(re_, item, "brief"),
-            steps=check.text_list(re_, item, "steps"),
-            channels=check.text_list(re_, item, "channels"),
-            materials=check.text_list(re_, item, "materials"),
-            applies_to=check.text_list(re_, item, "applies_to"),
-            handoff=bool(re_.get("handoff", False)),
+            title=check.text(raw_item, item, "title"),
+            answer=check.text(raw_item, item, "answer"),
+            brief=check.text(raw_item, item, "brief"),
+            steps=check.text_list(raw_item, item, "steps"),
+            channels=check.text_list(raw_item, item, "channels"),
+            materials=check.text_list(raw_item, item, "materials"),
+            applies_to=check.text_list(raw_item, item, "applies_to"),
+            handoff=bool(raw_item.get("handoff", False)),
             source=source,
         )
         for person in entry.applies_to:
@@ -257,24 +269,12 @@ def read_place_file(
                 check.error(item, "brief", f"sentence longer than {BRIEF_SENTENCE_MAX} characters: {sentence.strip()[:20]}…")
         content.entries.append(entry)
 
-    for i, rf in enumerate(raw.get("facts") or []):
-        item = f"facts[{i}] {rf.get('id', '?') if isinstance(rf, dict) else '?'}"
-        if not isinstance(rf, dict):
-            check.error(item, "fact", "must be a mapping")
-            continue
-        fid = check.text(rf, item, "id")
-        if fid in seen:
-            check.error(item, "id", "is used twice")
-        seen.add(fid)
-        topic = check.text(rf, item, "topic")
-        if topic and topic not in check.topics:
-            check.error(item, "topic", f"unknown topic {topic!r}")
-        source = check.source(rf, item, plan_title, plan_text)
+    for item, raw_item, topic, source in _items(check, raw, "facts", seen, plan_title, plan_text):
         fact = FactData(
-            id=fid,
+            id=str(raw_item.get("id") or ""),
             topic=topic,
-            text=check.text(rf, item, "text"),
-            keywords=check.text_list(rf, item, "keywords"),
+            text=check.text(raw_item, item, "text"),
+            keywords=check.text_list(raw_item, item, "keywords"),
             source=source,
         )
         check.honest_numbers(item, "text", fact.text, source, plan_title)

@@ -12,20 +12,7 @@ from knowledge.errors import EntryNotFound, StoreUnavailable
 from knowledge.models import Entry, Fact, Place
 from knowledge.retrieval import rank
 from knowledge.schema import NATIONAL
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    document: str
-    section: str
-    quote: str
-    as_of: int | None
-
-    @property
-    def short(self) -> str:
-        """"《文件》章节" — the one-line citation residents see."""
-        doc = self.document if self.document.startswith("《") else f"《{self.document}》"
-        return f"{doc}{self.section}" if self.section else doc
+from knowledge.schema import Source as SourceRef
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,12 @@ from pathlib import Path
 import pytest
 
 from tests.bot.conftest import seed_places
+from tests.browser import browser, require_chromium, screenshot  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
-    if os.environ.get("CI"):
-        pytest.fail(f"Chromium not found at {CHROMIUM} (CI is set, so this is an error)", pytrace=False)
-    pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
@@ -88,14 +82,6 @@ def gateway(tmp_path_factory):
                 proc.kill()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, gateway):
     context = browser.new_context(locale="zh-CN", viewport={"width": 420, "height": 900})
@@ -109,8 +95,7 @@ def page(browser, gateway):
 
 
 def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
+    screenshot(page, f"browser-{name}")
 
 
 def ask(page, text: str) -> None:

@@ -2,21 +2,16 @@
 suggestions, see the copy buttons, look up a ticket. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from hotline import tickets
 from tests.bot.staff.conftest import STAFF_PASSWORD, make_app
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 async def _gateway_csp(request, response) -> None:
@@ -26,17 +21,9 @@ async def _gateway_csp(request, response) -> None:
     response.headers["Content-Security-Policy"] = CSP
 
 
-def _need_chromium() -> None:
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        message = "Debian Chromium not installed at /usr/bin/chromium (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture
 async def browser():
-    _need_chromium()
+    require_chromium()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
