@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -72,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="PostgreSQL tracker + Redis lock store (DATABASE_URL, REDIS_URL, "
                           "RASA_TOKEN required)")
     run.add_argument("--rasa-servers", type=int, default=1, metavar="N")
-    run.add_argument("--gateway-port", type=int, default=8080)
-    run.add_argument("--actions-port", type=int, default=5055)
-    run.add_argument("--rasa-port", type=int, default=5005,
+    # Ports default to the environment (GATEWAY_PORT, ACTION_PORT, RASA_PORT), then the usual ones.
+    run.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT") or 8080))
+    run.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTION_PORT") or 5055))
+    run.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT") or 5005),
                      help="first Rasa port; server i listens on rasa-port + i")
     run.add_argument("--model", default=str(DEFAULT_MODEL))
     run.add_argument("--load-knowledge", action="store_true",
