@@ -130,9 +130,17 @@ class ChatPipeline:
     def _notice(self, key: str, **values: Any) -> dict[str, Any]:
         return {"text": self.wording(key, **values), "notice": True}
 
-    def unavailable(self) -> ChatResult:
-        """The apology with the hotline, for when no answer can be produced."""
-        return ChatResult([{"text": self.wording("chat.unavailable")}], None, degraded=True)
+    def unavailable(self, retry: str | None = None) -> ChatResult:
+        """The apology with the hotline, for when no answer can be produced.
+
+        ``retry``: the (masked) text that got no answer; it comes back as a
+        "重新发送" button, so the resident can send it again with one tap once
+        the assistant has recovered.
+        """
+        reply: dict[str, Any] = {"text": self.wording("chat.unavailable")}
+        if retry:
+            reply["buttons"] = [{"title": self.wording("chat.retry_button"), "payload": retry}]
+        return ChatResult([reply], None, degraded=True)
 
     async def handle(
         self,
@@ -177,11 +185,18 @@ class ChatPipeline:
         except RasaUnavailable as exc:
             log.warning("chat %s: rasa unavailable after %.2fs: %s", tag,
                         time.monotonic() - started, exc)
-            result = self.unavailable()
+            result = self.unavailable(retry=capped)
             result.replies = notices + result.replies
             return result
 
         replies, handoff = convert(messages)
+        if not replies and not handoff:
+            # Rasa answers [] when it could not finish the turn (action server or
+            # tracker database down): an apology, never silence.
+            log.warning("chat %s: rasa returned no reply after %.2fs", tag, time.monotonic() - started)
+            result = self.unavailable(retry=capped)
+            result.replies = notices + result.replies
+            return result
         if handoff and handoff["ticket"] and not any(handoff["ticket"] in r["text"] for r in replies):
             # The actions normally name the ticket; make sure the resident sees it.
             replies.append({"text": self.wording("chat.handoff", ticket=handoff["ticket"],

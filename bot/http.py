@@ -44,8 +44,15 @@ async def read_json_object(request: web.Request, limit: int = 16 * 1024) -> dict
     body = await read_body(request, limit)
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: "[[[[…" nested deeper than the parser's stack allows.
         raise ApiError(400, request.app[keys.WORDING]("api.bad_json")) from exc
     if not isinstance(data, dict):
         raise ApiError(400, request.app[keys.WORDING]("api.bad_json"))
+    try:
+        # JSON may escape lone surrogates ("\\ud800"): not text, and they would
+        # fail later in logging, normalisation or the outgoing request.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApiError(400, request.app[keys.WORDING]("api.bad_json")) from exc
     return data

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import unicodedata
 from pathlib import Path
 
 from aiohttp import web
@@ -20,6 +21,9 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 # only while the knowledge base cannot be read, so residents are not turned away.
 CONTRACT_PLACES = ("连云港市", "开州区", "长春市", "江门市", "正宁县")
 PLACES_TTL = 60.0
+# A long voice transcript must reach the pipeline (which keeps its head): 10,000
+# characters fit even when a client escapes each one as \\uXXXX (6 bytes).
+CHAT_BODY_LIMIT = 64 * 1024
 WEB_CHANNELS = ("web", "api")
 
 
@@ -49,11 +53,14 @@ async def chat(request: web.Request) -> web.Response:
     app = request.app
     wording = app[keys.WORDING]
     settings = app[keys.SETTINGS]
-    data = await read_json_object(request)
+    data = await read_json_object(request, limit=CHAT_BODY_LIMIT)
 
     sender = data.get("sender")
     if not isinstance(sender, str) or not sender.strip():
         raise ApiError(400, wording("api.sender_required"))
+    if any(unicodedata.category(ch)[0] == "C" for ch in sender):
+        # Control/format characters in an id end up in logs and tracker keys.
+        raise ApiError(400, wording("api.sender_invalid"))
     if len(sender) > settings.max_sender_chars:
         raise ApiError(400, wording("api.sender_too_long", max=settings.max_sender_chars))
     text = data.get("text")

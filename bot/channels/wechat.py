@@ -83,7 +83,9 @@ def render_result(result: ChatResult, wording: Wording) -> str:
     blocks = []
     for reply in result.replies:
         text = reply["text"]
-        buttons = reply.get("buttons") or []
+        # The apology's "重新发送" button carries the whole message as its payload;
+        # typed back as its title it would mean nothing, so WeChat shows none.
+        buttons = [] if result.degraded else reply.get("buttons") or []
         if buttons:
             options = wording("wechat.option_separator").join(b["title"] for b in buttons)
             text += "\n" + wording("wechat.options", options=options)
@@ -183,10 +185,15 @@ class WeChatChannel:
             check_xml(body)
             xml = self._decrypt(request, body, timestamp, nonce)
             message = parse_message(xml)
+            # Well-formed XML is not yet a message: it needs a sender and a time
+            # (the de-duplication key and the reply are built from them).
+            if not message.source or message.create_time is None:
+                raise Rejected(400, "message without FromUserName or CreateTime")
         except Rejected as exc:
             log.warning("wechat message rejected (%s): %s", exc.status, exc)
             return web.Response(status=exc.status, text="rejected")
-        except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            # wechatpy indexes into whatever xmltodict made of the body.
             log.warning("wechat message unreadable: %s", exc.__class__.__name__)
             return web.Response(status=400, text="bad message")
 

@@ -52,7 +52,7 @@ async def test_bad_requests_are_400_with_a_bilingual_message(client, body, expec
 
 
 async def test_oversized_body_is_413(client):
-    resp = await client.post("/api/chat", data=b"{" + b" " * 20000 + b"}",
+    resp = await client.post("/api/chat", data=b"{" + b" " * 70000 + b"}",
                              headers={"Content-Type": "application/json"})
     assert resp.status == 413
     assert "error" in await resp.json()
