@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from knowledge.errors import EntryNotFound, StoreUnavailable
 from knowledge.models import Entry, Fact, Place
 from knowledge.retrieval import rank
-from knowledge.schema import NATIONAL
+from knowledge.schema import NATIONAL, EntryData, FactData
 from knowledge.schema import Source as SourceRef
 
 
@@ -24,30 +24,16 @@ class PlaceRef:
 
 
 @dataclass(frozen=True)
-class Answer:
-    id: str
-    topic: str
-    place: str          # the place asked about (canonical name)
-    scope: str          # "local" or "national"
-    title: str
-    answer: str
-    brief: str
-    steps: tuple[str, ...]
-    channels: tuple[str, ...]
-    materials: tuple[str, ...]
-    applies_to: tuple[str, ...]
-    handoff: bool
-    source: SourceRef
+class Answer(EntryData):
+    """An entry as answered for a place: ``scope`` says whose entry it is."""
+
+    place: str = ""          # the place asked about (canonical name)
+    scope: str = "national"  # "local" or "national"
 
 
 @dataclass(frozen=True)
-class FactHit:
-    id: str
-    topic: str
-    place: str
-    text: str
-    keywords: tuple[str, ...]
-    source: SourceRef
+class FactHit(FactData):
+    place: str = ""
     score: float = 0.0
 
 
@@ -76,7 +62,8 @@ def _answer(row: Entry, place: str, scope: str) -> Answer:
 
 
 def _fact(row: Fact, place: str, score: float = 0.0) -> FactHit:
-    return FactHit(row.id, row.topic, place, row.text, tuple(row.keywords or ()), _source(row), score)
+    return FactHit(id=row.id, topic=row.topic, text=row.text, keywords=tuple(row.keywords or ()),
+                   source=_source(row), place=place, score=score)
 
 
 class KnowledgeStore:
