@@ -23,7 +23,6 @@ import secrets
 import statistics
 import sys
 import time
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,9 +132,8 @@ async def _in_process(args: argparse.Namespace, cases: list[Case]) -> Report:
     from aiohttp import web
 
     from bot.rasa_client import RasaClient
-    from bot.staff import setup
+    from bot.staff import standalone_app
     from knowledge.db import make_engine, make_session_factory
-    from knowledge.store import KnowledgeStore
 
     password = secrets.token_urlsafe(16)
     os.environ["STAFF_PASSWORD"] = password
@@ -144,14 +142,7 @@ async def _in_process(args: argparse.Namespace, cases: list[Case]) -> Report:
     engine = make_engine(args.database_url)
     sessions = make_session_factory(engine)
     rasa = RasaClient([args.rasa_url], token=os.environ.get("RASA_TOKEN") or None, timeout=args.rasa_timeout)
-    app = web.Application()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # contract keys are plain strings
-        app["settings"] = None
-        app["rasa"] = rasa
-        app["db_sessions"] = sessions
-        app["knowledge"] = KnowledgeStore(sessions)
-    setup(app)
+    app = standalone_app(sessions, rasa)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

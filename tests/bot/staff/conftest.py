@@ -6,7 +6,6 @@ database and every handler are the real ones.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from aiohttp import web
 from hotline.models import create_schema
 from knowledge.db import make_engine, make_session_factory
 from knowledge.loader import load
-from knowledge.store import KnowledgeStore
 from tests.hotline.fixtures import knowledge_content
 
 STAFF_PASSWORD = "test-password-42"
@@ -82,17 +80,9 @@ def staff_env(monkeypatch):
 
 
 def make_app(sessions, rasa) -> web.Application:
-    from bot.staff import setup
+    from bot.staff import standalone_app
 
-    app = web.Application()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # contract keys are plain strings
-        app["settings"] = None
-        app["rasa"] = rasa
-        app["db_sessions"] = sessions
-        app["knowledge"] = KnowledgeStore(sessions)
-    setup(app)
-    return app
+    return standalone_app(sessions, rasa)
 
 
 @pytest.fixture
