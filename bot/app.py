@@ -50,10 +50,24 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine.dispose()
 
 
+async def _discover_rasa(rasa: RasaClient, every: float) -> None:
+    """Keep the list of Rasa replicas current as a scaled service grows or shrinks."""
+    while True:
+        await rasa.discover()
+        await asyncio.sleep(every)
+
+
 async def _clients(app: web.Application) -> AsyncIterator[None]:
     """Outgoing HTTP clients and background work; closed in reverse on shutdown."""
     keys.put(app, keys.HTTP, aiohttp.ClientSession())
+    settings = app[keys.SETTINGS]
+    discovery = None
+    if settings.rasa_discover_seconds > 0:
+        discovery = asyncio.create_task(_discover_rasa(app[keys.RASA], settings.rasa_discover_seconds))
     yield
+    if discovery is not None:
+        discovery.cancel()
+        await asyncio.gather(discovery, return_exceptions=True)
     tasks = list(app[keys.TASKS])
     if tasks:
         # Late WeChat answers in flight: give them a moment, then cancel.

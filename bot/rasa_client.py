@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import socket
 import time
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,19 @@ class _Server:
         return now >= self.down_until
 
 
+async def _resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+def _host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+def _same_service(server_url: str, configured: str) -> bool:
+    return urlsplit(server_url).port == urlsplit(configured).port
+
+
 def _score(sender: str, url: str) -> int:
     # blake2b, not hash(): the ranking must agree across processes and restarts.
     digest = hashlib.blake2b(f"{url}\x00{sender}".encode("utf-8"), digest_size=8).digest()
@@ -68,6 +83,8 @@ class RasaClient:
         if not urls:
             raise ValueError("at least one Rasa URL is required")
         self._servers = {u.rstrip("/"): _Server(u.rstrip("/")) for u in urls}
+        # The URLs as configured; with DNS discovery each name expands to its replicas.
+        self._configured = tuple(self._servers)
         self._token = token
         self._timeout = timeout
         self._backoff = backoff
@@ -87,6 +104,31 @@ class RasaClient:
     async def close(self) -> None:
         if self._own_session and self._session is not None:
             await self._session.close()
+
+    async def discover(self, resolve=None) -> list[str]:
+        """Expand each configured host name to one server per address it resolves to.
+
+        A scaled service (``docker compose --scale rasa=N``) is one name with N
+        addresses; pinning senders needs each replica as a server of its own.
+        Servers keep their back-off state across refreshes; a name that does not
+        resolve keeps its current servers.
+        """
+        resolve = resolve or _resolve
+        found: list[str] = []
+        for url in self._configured:
+            parts = urlsplit(url)
+            try:
+                addresses = sorted(set(await resolve(parts.hostname, parts.port or 80)))
+            except OSError as exc:
+                log.warning("cannot resolve %s: %s", parts.hostname, exc)
+                found += [u for u in self._servers if _same_service(u, url)] or [url]
+                continue
+            port = f":{parts.port}" if parts.port else ""
+            found += [f"{parts.scheme}://{_host(a)}{port}{parts.path}" for a in addresses] or [url]
+        if found and set(found) != set(self._servers):
+            log.info("rasa servers: %s", ", ".join(found))
+            self._servers = {u: self._servers.get(u) or _Server(u) for u in found}
+        return self.urls
 
     def ranking(self, sender: str) -> list[str]:
         """Servers in the order ``sender`` should try them (stable, per sender)."""

@@ -35,6 +35,8 @@ class Settings:
     gateway_port: int = 8080
     rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
     rasa_token: str | None = None
+    # Re-resolve RASA_URLS host names to one server per replica (0 = off).
+    rasa_discover_seconds: float = 0.0
     action_server_url: str = "http://127.0.0.1:5055"
     rasa_timeout: float = 8.0
     max_text_chars: int = 500
@@ -100,6 +102,7 @@ class Settings:
             gateway_port=number("GATEWAY_PORT", cls.gateway_port, int),
             rasa_urls=_split_urls(text("RASA_URLS", "") or "") or cls.rasa_urls,
             rasa_token=text("RASA_TOKEN"),
+            rasa_discover_seconds=number("RASA_DISCOVER_SECONDS", cls.rasa_discover_seconds),
             action_server_url=(text("ACTION_SERVER_URL", cls.action_server_url) or "").rstrip("/"),
             rasa_timeout=number("RASA_TIMEOUT", cls.rasa_timeout),
             max_text_chars=number("MAX_TEXT_CHARS", cls.max_text_chars, int),

@@ -114,3 +114,32 @@ async def test_token_parse_and_health(rasa_stub):
         assert await client.health() == {"status": "ok", "servers": {url: "ok"}}
     finally:
         await client.close()
+
+
+async def test_a_scaled_service_name_becomes_one_server_per_replica():
+    replicas = {"rasa": ["10.0.0.7", "10.0.0.8"]}
+
+    async def resolve(host, port):
+        return replicas[host]
+
+    client = RasaClient(["http://rasa:5005"])
+    assert await client.discover(resolve) == ["http://10.0.0.7:5005", "http://10.0.0.8:5005"]
+    senders = [f"resident-{i}" for i in range(40)]
+    first = {s: client.ranking(s)[0] for s in senders}
+    assert set(first.values()) == set(client.urls)  # both replicas get residents
+    # A third replica moves only the senders it now ranks first; the rest stay put.
+    replicas["rasa"].append("10.0.0.9")
+    await client.discover(resolve)
+    moved = [s for s in senders if client.ranking(s)[0] != first[s]]
+    assert all(client.ranking(s)[0] == "http://10.0.0.9:5005" for s in moved)
+    # A name that stops resolving keeps the servers it had.
+
+    async def broken(host, port):
+        raise OSError("temporary failure in name resolution")
+
+    assert len(await client.discover(broken)) == 3
+
+
+async def test_discovery_uses_the_system_resolver():
+    client = RasaClient(["http://localhost:5005"])
+    assert "http://127.0.0.1:5005" in await client.discover()
