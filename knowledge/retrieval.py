@@ -84,7 +84,8 @@ def rank(query: str, items: Sequence[object], fields: Iterable[str], keywords_fi
     scored = []
     for item, ws, bgs in docs:
         score = 0.0
-        for w in q_words & ws:
+        # Sorted: set order varies with hash seeds, and float sums with their order.
+        for w in sorted(q_words & ws):
             score += math.log(1 + n / df[w]) * min(len(w), 4) / 2
         if q_bigrams:
             score += 2.0 * len(q_bigrams & bgs) / len(q_bigrams)
@@ -93,6 +94,6 @@ def rank(query: str, items: Sequence[object], fields: Iterable[str], keywords_fi
                 if kw and _normalized(kw) in q_norm:
                     score += 2.0 + 0.5 * min(len(kw), 4)
         if score > 0:
-            scored.append(Scored(item, score))
-    scored.sort(key=lambda s: s.score, reverse=True)
+            scored.append(Scored(item, round(score, 9)))
+    scored.sort(key=lambda s: s.score, reverse=True)  # stable: ties keep the input order
     return scored[:limit]

@@ -99,6 +99,11 @@ class WeChatApi:
                 if time.monotonic() > deadline:
                     raise WeChatApiError("timed out waiting for another process's token refresh")
             try:
+                # Another process may have refreshed and released the lock between our
+                # last look and taking it: its token is good, don't fetch (and void) it.
+                cached = await self._store.get(self._token_key)
+                if usable(cached):
+                    return cached
                 token, expires_in = await self._fetch_token()
                 # Refresh five minutes early so a token is never used at its last second.
                 await self._store.set(self._token_key, token, ttl=max(expires_in - 300, 60))
