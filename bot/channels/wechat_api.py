@@ -15,6 +15,8 @@ import time
 
 import aiohttp
 
+from bot.outbound import LazySession
+
 from bot.kvstore import KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ class WeChatApiError(Exception):
     """The WeChat API failed or answered with a non-zero errcode."""
 
 
-class WeChatApi:
+class WeChatApi(LazySession):
     """The few WeChat server calls the gateway makes."""
 
     def __init__(self, app_id: str, app_secret: str, store: KeyValueStore,
@@ -42,15 +44,6 @@ class WeChatApi:
         self._token_key = f"wx:token:{app_id}"
         self._lock_key = f"wx:token-lock:{app_id}"
         self._local_lock = asyncio.Lock()
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
     async def _call(self, method: str, path: str, **kwargs) -> dict:
         try:

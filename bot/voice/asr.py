@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from bot.outbound import LazySession
+
 # Content types the page records (MediaRecorder) or uploads; parameters are ignored.
 AUDIO_TYPES = ("audio/webm", "audio/ogg", "audio/wav", "audio/x-wav", "audio/wave")
 
@@ -61,22 +63,13 @@ def extract_text(data: Any) -> str:
     raise AsrBackendError("no transcript in the backend's answer")
 
 
-class HttpSpeechRecognizer:
+class HttpSpeechRecognizer(LazySession):
     """POST the raw audio (with its content type) to ``url``; JSON with the text back."""
 
     def __init__(self, url: str, timeout: float = 10.0, session: aiohttp.ClientSession | None = None):
         self._url = url
         self._timeout = timeout
         self._session = session
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
     async def transcribe(self, audio: bytes, content_type: str) -> str:
         try:
