@@ -46,23 +46,48 @@ def cmd_load(args) -> int:
     return 0
 
 
+def _width(text: str) -> int:
+    """Display width: a CJK character takes two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
 def cmd_coverage(args) -> int:
-    topics = list(load_topics()["topics"])
+    topic_data = load_topics()
+    topics = list(topic_data["topics"])
+    key_topics = list(topic_data.get("key_topics") or [])
     engine = make_engine(args.database_url)
     try:
-        cov = KnowledgeStore(make_session_factory(engine)).coverage(topics)
+        store = KnowledgeStore(make_session_factory(engine))
+        cov = store.coverage(topics)
+        aspects = store.aspect_coverage(key_topics)
     except StoreUnavailable as exc:
         print(f"database unavailable ({exc}); run `python -m knowledge load` first", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
-    width = max(len(t) for t in topics)
-    print(" " * width + "  " + "  ".join(cov.places))
-    for t in topics:
-        cells = "  ".join(_MARK[cov.cells[(p, t)]].ljust(len(p) * 2 - 2) for p in cov.places)
-        print(t.ljust(width) + "  " + cells)
+    print("\n".join(_table([["", *cov.places]] + [
+        [t, *(_MARK[cov.cells[(p, t)]] for p in cov.places)] for t in topics])))
     missing = cov.missing()
     print(f"\n{len(missing)} missing" + (": " + ", ".join(f"{p}/{t}" for p, t in missing) if missing else ""))
+
+    # Follow-up aspects of the key topics: which source answers each one.
+    print("\n" + "aspects of the key topics (本地 = the place's entry, 国家 = national entry only):")
+    for t in aspects.topics:
+        print(f"\n{t} {topic_data['topics'][t]}")
+        print("\n".join(_table([["", *aspects.aspects]] + [
+            [p, *(_MARK[aspects.cells[(p, t, a)]] for a in aspects.aspects)] for p in aspects.places])))
+    gaps = aspects.missing()
+    print(f"\n{len(gaps)} aspect cells missing" + (
+        ": " + ", ".join(f"{p}/{t}/{a}" for p, t, a in gaps) if gaps else ""))
     return 1 if missing else 0
 
 
@@ -79,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn, help_ in (
         ("validate", cmd_validate, "check every content file"),
         ("load", cmd_load, "validate and write the content to the database"),
-        ("coverage", cmd_coverage, "print the topic × place matrix"),
+        ("coverage", cmd_coverage, "print the topic × place and key-topic × aspect matrices"),
         ("lexicon", cmd_lexicon, "regenerate place synonyms and the jieba place dictionary"),
     ):
         sub.add_parser(name, help=help_).set_defaults(fn=fn)

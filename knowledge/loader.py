@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from knowledge.models import Base, Entry, Fact, Place
-from knowledge.schema import EntryData, FactData, PlaceContent
+from knowledge.schema import LIST_FIELDS, EntryData, FactData, PlaceContent
 
 
 @dataclass
@@ -26,6 +26,20 @@ class LoadReport:
 
 
 def create_schema(engine: Engine) -> None:
+    """Create the tables; rebuild a knowledge table whose columns are out of date.
+
+    The kb_* tables hold only data derived from the content files (nothing refers
+    to them), so an older table is dropped and refilled by ``load`` rather than
+    migrated column by column.
+    """
+    existing = inspect(engine)
+    stale = [
+        table for table in (Fact.__table__, Entry.__table__)
+        if existing.has_table(table.name)
+        and {c.name for c in table.columns} - {c["name"] for c in existing.get_columns(table.name)}
+    ]
+    for table in stale:
+        table.drop(engine)
     Base.metadata.create_all(engine)
 
 
@@ -35,15 +49,18 @@ def _source_columns(item: EntryData | FactData) -> dict:
         "source_section": item.source.section,
         "source_quote": item.source.quote,
         "as_of": item.source.as_of,
+        "source_says": item.source.says,
+        "source_doc_no": item.source.doc_no,
+        "source_date": item.source.date,
+        "source_found_at": item.source.found_at,
     }
 
 
 def _entry_columns(place_id: str, e: EntryData) -> dict:
     return {
         "place_id": place_id, "topic": e.topic, "title": e.title, "answer": e.answer,
-        "brief": e.brief, "steps": list(e.steps), "channels": list(e.channels),
-        "materials": list(e.materials), "applies_to": list(e.applies_to),
-        "handoff": e.handoff, **_source_columns(e),
+        "brief": e.brief, "applies_to": list(e.applies_to), "handoff": e.handoff,
+        **{fld: list(getattr(e, fld)) for fld in LIST_FIELDS}, **_source_columns(e),
     }
 
 

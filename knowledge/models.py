@@ -28,6 +28,11 @@ class _Sourced:
     source_section = Column(Text, nullable=False, default="")
     source_quote = Column(Text, nullable=False)
     as_of = Column(Integer)
+    # National documents: own-words rule, 文号, date, where the text was found.
+    source_says = Column(Text, nullable=False, default="")
+    source_doc_no = Column(Text, nullable=False, default="")
+    source_date = Column(Text, nullable=False, default="")
+    source_found_at = Column(Text, nullable=False, default="")
 
 
 class Entry(_Sourced, Base):
@@ -43,6 +48,10 @@ class Entry(_Sourced, Base):
     channels = Column(JSON, nullable=False, default=list)
     materials = Column(JSON, nullable=False, default=list)
     applies_to = Column(JSON, nullable=False, default=list)
+    eligibility = Column(JSON, nullable=False, default=list)
+    validity = Column(JSON, nullable=False, default=list)
+    offline = Column(JSON, nullable=False, default=list)
+    proxy = Column(JSON, nullable=False, default=list)
     handoff = Column(Boolean, nullable=False, default=False)
 
     place = relationship("Place", back_populates="entries")

@@ -20,6 +20,19 @@ _WHITESPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 BRIEF_SENTENCE_MAX = 60
 
+# Follow-up aspect → the entry field that answers it. The first three are the
+# procedure; the last four were added so a follow-up is answered from a source too.
+ASPECT_FIELDS = {
+    "materials": "materials",
+    "channels": "channels",
+    "steps": "steps",
+    "eligibility": "eligibility",
+    "time": "validity",
+    "offline": "offline",
+    "proxy": "proxy",
+}
+LIST_FIELDS = ("steps", "channels", "materials", "eligibility", "validity", "offline", "proxy")
+
 
 class ContentError(ValueError):
     """One or more content files are invalid; ``errors`` lists every problem."""
@@ -35,6 +48,12 @@ class Source:
     section: str
     quote: str
     as_of: int | None
+    # National documents: the rule in our own words (numbers stated must appear here),
+    # the document number (文号), its date and where a copy of the text was found.
+    says: str = ""
+    doc_no: str = ""
+    date: str = ""
+    found_at: str = ""
 
     @property
     def short(self) -> str:
@@ -56,6 +75,11 @@ class EntryData:
     applies_to: tuple[str, ...]
     handoff: bool
     source: Source
+    # Follow-up aspects, each a list of short sentences (empty = the source says nothing):
+    eligibility: tuple[str, ...] = ()  # who can / must do it, conditions
+    validity: tuple[str, ...] = ()     # how long it is valid or takes, deadlines (aspect "time")
+    offline: tuple[str, ...] = ()      # without a smartphone / without going online
+    proxy: tuple[str, ...] = ()        # someone else doing it for the resident, what they bring
 
 
 @dataclass(frozen=True)
@@ -157,7 +181,8 @@ class _Checker:
         if plan_title and document == plan_title and plan_text is not None:
             if quote and squash(quote) not in squash(plan_text):
                 self.error(item, "source.quote", "does not occur verbatim in the plan text")
-        return Source(document, str(src.get("section") or "").strip(), quote, as_of)
+        extra = {k: str(src.get(k) or "").strip() for k in ("says", "doc_no", "date", "found_at")}
+        return Source(document, str(src.get("section") or "").strip(), quote, as_of, **extra)
 
     def honest_numbers(self, item: str, fld: str, text: str, source: Source, plan_title: str | None) -> None:
         """A stated number must be quoted; a plan figure must say its year."""
@@ -250,12 +275,10 @@ def read_place_file(
             title=check.text(raw_item, item, "title"),
             answer=check.text(raw_item, item, "answer"),
             brief=check.text(raw_item, item, "brief"),
-            steps=check.text_list(raw_item, item, "steps"),
-            channels=check.text_list(raw_item, item, "channels"),
-            materials=check.text_list(raw_item, item, "materials"),
             applies_to=check.text_list(raw_item, item, "applies_to"),
             handoff=bool(raw_item.get("handoff", False)),
             source=source,
+            **{fld: check.text_list(raw_item, item, fld) for fld in LIST_FIELDS},
         )
         for person in entry.applies_to:
             if person not in check.person_types:

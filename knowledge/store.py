@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from knowledge.errors import EntryNotFound, StoreUnavailable
 from knowledge.models import Entry, Fact, Place
 from knowledge.retrieval import rank
-from knowledge.schema import NATIONAL, EntryData, FactData
+from knowledge.schema import ASPECT_FIELDS, LIST_FIELDS, NATIONAL, EntryData, FactData
 from knowledge.schema import Source as SourceRef
 
 
@@ -47,17 +47,38 @@ class Coverage:
         return [k for k, v in self.cells.items() if v == "missing"]
 
 
+@dataclass
+class AspectCoverage:
+    """Place × topic × aspect → "local" | "national" | "missing".
+
+    "local": the entry answering the place has the aspect; "national": only the
+    national entry for the topic has it; "missing": no source gives it.
+    """
+
+    places: list[str]
+    topics: list[str]
+    aspects: list[str]
+    cells: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def missing(self) -> list[tuple[str, str, str]]:
+        return [k for k, v in self.cells.items() if v == "missing"]
+
+
 def _source(row) -> SourceRef:
-    return SourceRef(row.source_document, row.source_section or "", row.source_quote, row.as_of)
+    return SourceRef(
+        row.source_document, row.source_section or "", row.source_quote or "", row.as_of,
+        says=row.source_says or "", doc_no=row.source_doc_no or "",
+        date=row.source_date or "", found_at=row.source_found_at or "",
+    )
 
 
 def _answer(row: Entry, place: str, scope: str) -> Answer:
     return Answer(
         id=row.id, topic=row.topic, place=place, scope=scope, title=row.title,
-        answer=row.answer, brief=row.brief, steps=tuple(row.steps or ()),
-        channels=tuple(row.channels or ()), materials=tuple(row.materials or ()),
+        answer=row.answer, brief=row.brief,
         applies_to=tuple(row.applies_to or ()), handoff=bool(row.handoff),
         source=_source(row),
+        **{fld: tuple(getattr(row, fld) or ()) for fld in LIST_FIELDS},
     )
 
 
@@ -191,4 +212,36 @@ class KnowledgeStore:
                     cov.cells[(p.name, t)] = "national"
                 else:
                     cov.cells[(p.name, t)] = "missing"
+        return cov
+
+    def aspect_coverage(self, topics: list[str], aspects: list[str] | None = None) -> AspectCoverage:
+        """Which source answers each follow-up aspect of ``topics`` for every place.
+
+        A place counts as covering an aspect when the entry ``answer()`` would give
+        (its general entry) or any other of its entries for the topic has it.
+        """
+        aspects = list(aspects or ASPECT_FIELDS)
+
+        def query(session):
+            places = session.execute(select(Place).order_by(Place.id)).scalars().all()
+            rows = session.execute(select(Entry).where(Entry.topic.in_(topics))).scalars().all()
+            return places, rows
+
+        places, rows = self._run(query)
+        # (place id, topic) → the aspects any of its entries for the topic carries.
+        has: dict[tuple[str, str], set[str]] = {}
+        for row in rows:
+            got = has.setdefault((row.place_id, row.topic), set())
+            got.update(a for a in aspects if getattr(row, ASPECT_FIELDS[a]))
+        local_places = [p for p in places if p.id != NATIONAL]
+        cov = AspectCoverage([p.name for p in local_places], list(topics), aspects)
+        for p in local_places:
+            for t in topics:
+                for a in aspects:
+                    if a in has.get((p.id, t), ()):
+                        cov.cells[(p.name, t, a)] = "local"
+                    elif a in has.get((NATIONAL, t), ()):
+                        cov.cells[(p.name, t, a)] = "national"
+                    else:
+                        cov.cells[(p.name, t, a)] = "missing"
         return cov

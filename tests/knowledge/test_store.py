@@ -108,3 +108,71 @@ def test_database_down_is_a_domain_error(tmp_path):
     with pytest.raises(StoreUnavailable):
         kb.answer("ask_enrolment", "长春市")
     engine.dispose()
+
+
+def _with_aspects(content_dir):
+    """The test place with every follow-up aspect filled in on its filing entry."""
+    path = content_dir / "ceshi.yml"
+    doc = yaml.safe_load(path.read_text("utf-8"))
+    doc["entries"][0].update(
+        eligibility=["在测试县参保的人都能办"], validity=["当场办结"],
+        offline=["到县医保窗口办"], proxy=["家人可以带双方身份证代办"])
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+
+
+def test_aspect_fields_round_trip(engine, sixth_place):
+    _with_aspects(sixth_place)
+    load(engine, read_all(sixth_place))
+    kb = KnowledgeStore(make_session_factory(engine))
+    local = kb.answer("ask_remote_care_filing", "测试县")
+    assert local.eligibility == ("在测试县参保的人都能办",)
+    assert local.validity == ("当场办结",)
+    assert local.offline == ("到县医保窗口办",)
+    assert local.proxy == ("家人可以带双方身份证代办",)
+    # An entry without them answers empty tuples, not None.
+    chronic = kb.answer("ask_chronic_disease_outpatient", "测试县")
+    assert (chronic.eligibility, chronic.validity, chronic.offline, chronic.proxy) == ((), (), (), ())
+    # Changing one aspect is an update, not a new row.
+    path = sixth_place / "ceshi.yml"
+    doc = yaml.safe_load(path.read_text("utf-8"))
+    doc["entries"][0]["proxy"] = []
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    report = load(engine, read_all(sixth_place))
+    assert (report.added, report.updated, report.removed) == (0, 2, 0)
+    assert kb.answer("ask_remote_care_filing", "测试县").proxy == ()
+
+
+def test_aspect_coverage_local_national_missing(engine, sixth_place):
+    _with_aspects(sixth_place)
+    load(engine, read_all(sixth_place))
+    kb = KnowledgeStore(make_session_factory(engine))
+    national = {e.topic: e for p in read_all(sixth_place) if p.is_national for e in p.entries}
+    cov = kb.aspect_coverage(["ask_remote_care_filing", "ask_chronic_disease_outpatient"])
+    assert "测试县" in cov.places and "time" in cov.aspects
+    # The filing entry carries every aspect itself.
+    for aspect in ("steps", "channels", "eligibility", "time", "offline", "proxy"):
+        assert cov.cells[("测试县", "ask_remote_care_filing", aspect)] == "local", aspect
+    # Its materials list is empty: the national entry's list stands in.
+    assert national["ask_remote_care_filing"].materials
+    assert cov.cells[("测试县", "ask_remote_care_filing", "materials")] == "national"
+    # The chronic entry has no steps of its own: national if the national entry has them.
+    want = "national" if national["ask_chronic_disease_outpatient"].steps else "missing"
+    assert cov.cells[("测试县", "ask_chronic_disease_outpatient", "steps")] == want
+    assert all(v in ("local", "national", "missing") for v in cov.cells.values())
+    assert cov.missing() == [k for k, v in cov.cells.items() if v == "missing"]
+
+
+def test_an_older_knowledge_table_is_rebuilt(tmp_path, content):
+    """A database made before the aspect columns existed loads without manual steps."""
+    from sqlalchemy import Column, MetaData, String, Table, Text, inspect
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    old = MetaData()
+    Table("kb_entries", old, Column("id", String(128), primary_key=True), Column("title", Text))
+    old.create_all(engine)
+    load(engine, content)
+    columns = {c["name"] for c in inspect(engine).get_columns("kb_entries")}
+    assert {"eligibility", "validity", "offline", "proxy", "source_says"} <= columns
+    assert _counts(engine)[1] == sum(len(p.entries) for p in content)
+    engine.dispose()
