@@ -158,11 +158,30 @@ def client_key(request: web.Request) -> str:
 
 
 def same_origin(request: web.Request) -> bool:
-    """False when a browser says the request comes from another site."""
+    """False when the browser says the request comes from another origin.
+
+    Two signals, both from the browser and out of a page's reach:
+
+    - ``Sec-Fetch-Site`` (Fetch Metadata, Chromium/Firefox/Safari 16.4+): anything but
+      ``same-origin`` (``cross-site``, ``same-site``, ``none``) is refused;
+    - ``Origin``: when sent it must name this host. ``null`` is refused: it is what a
+      sandboxed frame or a cross-site page with ``no-referrer`` sends, and our own
+      pages never send it because the gateway's ``Referrer-Policy: same-origin``
+      keeps the origin on same-origin requests.
+
+    A request with neither header comes from no browser (curl, an integrator with
+    a Bearer token); session requests still need the CSRF token.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site.strip().lower() != "same-origin":
+        return False
     origin = request.headers.get("Origin")
-    if not origin or origin == "null":
-        return origin != "null"
-    return urlsplit(origin).netloc == request.host
+    if origin is None:
+        return True
+    if origin.strip().lower() == "null":
+        return False
+    parts = urlsplit(origin.strip())
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
 
 
 def csrf_ok(session: StaffSession, supplied: str | None) -> bool:

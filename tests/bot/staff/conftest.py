@@ -1,22 +1,34 @@
-"""A gateway-shaped app with the staff console on a real knowledge base.
+"""The real gateway (``bot.app.create_app``, as ``python -m bot`` builds it) with the
+staff console on a real knowledge base.
 
-Only ``app["rasa"]`` is a stand-in (Rasa is not running in unit tests): it returns
-a realistic ``/model/parse`` result from keywords. The knowledge store, the ticket
-database and every handler are the real ones.
+Only Rasa is a stand-in (it is not running in unit tests): a small HTTP server that
+answers ``/model/parse`` with a realistic ranking chosen by keywords. The gateway's
+middleware, headers, knowledge store, ticket database and every handler are the
+real ones; the browser tests run ``python -m bot`` itself on a real port.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
 from aiohttp import web
 
+from bot.app import create_app
+from bot.settings import Settings
 from hotline.models import create_schema
 from knowledge.db import make_engine, make_session_factory
 from knowledge.loader import load
 from tests.hotline.fixtures import knowledge_content
 
 STAFF_PASSWORD = "test-password-42"
+ROOT = Path(__file__).resolve().parents[3]
 
 # Keyword → ranking of a trained model (confidences sum to about 1, control
 # intents and nlu_fallback mixed in, as Rasa returns them).
@@ -56,6 +68,29 @@ class StandInRasa:
         }
 
 
+def nlu_app(rasa: StandInRasa) -> web.Application:
+    """Rasa's HTTP API as far as the gateway uses it, answering from ``rasa``."""
+    app = web.Application()
+
+    async def parse(request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            return web.json_response(await rasa.parse(str(body.get("text", ""))))
+        except ConnectionError:
+            return web.Response(status=503, text="down")
+
+    async def root(_request: web.Request) -> web.Response:
+        return web.Response(text="Hello from Rasa: 3.6.21")
+
+    async def webhook(_request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    app.router.add_post("/model/parse", parse)
+    app.router.add_get("/", root)
+    app.router.add_post("/webhooks/rest/webhook", webhook)
+    return app
+
+
 @pytest.fixture
 def kb_sessions(sqlite_url):
     engine = make_engine(sqlite_url)
@@ -72,6 +107,12 @@ def rasa() -> StandInRasa:
 
 
 @pytest.fixture
+async def nlu_url(aiohttp_server, rasa) -> str:
+    server = await aiohttp_server(nlu_app(rasa))
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
 def staff_env(monkeypatch):
     monkeypatch.setenv("APP_ENV", "development")
     monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
@@ -79,15 +120,31 @@ def staff_env(monkeypatch):
     monkeypatch.setenv("STAFF_LOGIN_MAX_FAILURES", "3")
 
 
-def make_app(sessions, rasa) -> web.Application:
-    from bot.staff import standalone_app
-
-    return standalone_app(sessions, rasa)
+def gateway_env(sqlite_url: str, nlu_url: str, **extra: str) -> dict[str, str]:
+    """The environment ``python -m bot`` reads, for a gateway on this test's stores."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WECHAT_", "STAFF_")) and k not in ("REDIS_URL", "ASR_URL", "DATABASE_URL")}
+    env.update({"APP_ENV": "development", "DATABASE_URL": sqlite_url, "RASA_URLS": nlu_url,
+                "ACTION_SERVER_URL": "http://127.0.0.1:9", "RASA_TIMEOUT": "3",
+                "RATE_LIMIT_PER_MINUTE": "1000", "STAFF_PASSWORD": STAFF_PASSWORD,
+                "STAFF_LOGIN_MAX_FAILURES": "3", "PYTHONPATH": str(ROOT)})
+    env.update(extra)
+    return env
 
 
 @pytest.fixture
-async def client(aiohttp_client, staff_env, kb_sessions, rasa):
-    return await aiohttp_client(make_app(kb_sessions, rasa))
+def make_gateway(staff_env, sqlite_url, nlu_url):
+    """``make_gateway(**env)`` → the gateway app exactly as ``python -m bot`` builds it."""
+
+    def make(**extra: str) -> web.Application:
+        return create_app(Settings.from_env(gateway_env(sqlite_url, nlu_url, **extra)))
+
+    return make
+
+
+@pytest.fixture
+async def client(aiohttp_client, kb_sessions, make_gateway):
+    return await aiohttp_client(make_gateway())
 
 
 @pytest.fixture
@@ -100,3 +157,47 @@ async def token(client) -> str:
 @pytest.fixture
 def auth(token) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def served_gateway(kb_sessions, sqlite_url, nlu_url, tmp_path):
+    """``python -m bot`` as a process on a real port; yields its base URL.
+
+    The stand-in NLU runs in this test's event loop, so the wait below is async.
+    """
+    port = _free_port()
+    env = gateway_env(sqlite_url, nlu_url, GATEWAY_PORT=str(port), GATEWAY_HOST="127.0.0.1")
+    log_path = tmp_path / "gateway.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"python -m bot exited: {log_path.read_text()[-2000:]}")
+                try:
+                    async with http.get(base + "/health", timeout=aiohttp.ClientTimeout(total=3)) as resp:
+                        if resp.status == 200:
+                            break
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise TimeoutError(f"gateway did not start: {log_path.read_text()[-2000:]}")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,5 +1,7 @@
-"""The console in a real browser (Debian Chromium via Playwright): log in, get
-suggestions, see the copy buttons, look up a ticket. Screenshots go to tests/artifacts/."""
+"""The console in a real browser (Debian Chromium via Playwright) through the real
+gateway (``python -m bot`` on a real port, all its middleware and headers): log in,
+get suggestions, copy one, look up and resolve a ticket, log out. A page of another
+origin cannot log in. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,18 +9,13 @@ from pathlib import Path
 import pytest
 
 from hotline import tickets
-from tests.bot.staff.conftest import STAFF_PASSWORD, make_app
+from aiohttp import web
+
+from tests.bot.staff.conftest import STAFF_PASSWORD
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = pytest.mark.browser
 
-
-
-async def _gateway_csp(request, response) -> None:
-    """The gateway's Content-Security-Policy, so inline scripts/styles would break here too."""
-    from bot.middleware import CSP
-
-    response.headers["Content-Security-Policy"] = CSP
 
 
 @pytest.fixture
@@ -34,16 +31,13 @@ async def browser():
             await b.close()
 
 
-async def test_console_in_browser(aiohttp_server, staff_env, kb_sessions, rasa, browser):
+async def test_console_in_browser(served_gateway, kb_sessions, browser):
     info = tickets.create_ticket(
         kb_sessions, place="连云港市", topic="ask_remote_care_filing", channel="web", hotline="12393",
         reason="request_human", slots={"city": "连云港市"},
         transcript=[{"from": "resident", "text": "异地备案怎么弄 手机13912345678"},
                     {"from": "bot", "text": "请拨打12393"}])
-    app = make_app(kb_sessions, rasa)
-    app.on_response_prepare.append(_gateway_csp)
-    server = await aiohttp_server(app)
-    base = str(server.make_url("/")).rstrip("/")
+    base = served_gateway
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
@@ -54,9 +48,15 @@ async def test_console_in_browser(aiohttp_server, staff_env, kb_sessions, rasa, 
     page.on("console", lambda msg: errors.append(msg.text)
             if msg.type == "error" and "Failed to load resource" not in msg.text else None)
 
+    # Every POST the console makes must carry its own origin (what the referrer
+    # policy decides; browsers without Fetch Metadata are checked on it alone).
+    posts: list[tuple[str, dict]] = []
+    page.on("request", lambda req: posts.append((req.url, req.headers)) if req.method == "POST" else None)
+
     # Log in.
     resp = await page.goto(f"{base}/staff")
     assert resp.status == 401
+    assert resp.headers["referrer-policy"] in ("same-origin", "strict-origin-when-cross-origin")
     await page.fill("#password", STAFF_PASSWORD)
     await page.click("#login-form button[type=submit]")
     await page.wait_for_selector("#suggest-form")
@@ -100,5 +100,65 @@ async def test_console_in_browser(aiohttp_server, staff_env, kb_sessions, rasa, 
     await page.goto(f"{base}/staff/unanswered")
     assert await page.locator("svg.chart rect.bar").count() == 14
     await page.screenshot(path=str(ARTIFACTS / "staff_04_unanswered.png"), full_page=True)
+
+    # Log out: the session is gone.
+    await page.click("nav button.link")
+    await page.wait_for_selector("#login-form")
+    assert (await page.goto(f"{base}/staff/tickets")).status == 401
     await context.close()
     assert not errors, errors
+    assert len(posts) == 4, [u for u, _ in posts]   # login, suggest, resolve, logout
+    for url, headers in posts:
+        assert headers.get("origin") == base, (url, headers.get("origin"))
+
+
+EVIL_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8">{meta}<title>抽奖</title></head>
+<body>
+<form id="f" method="post" action="{target}/staff/login">
+  <input type="hidden" name="password" value="{password}">
+  <input type="hidden" name="next" value="/staff/tickets">
+</form>
+<script>
+  var body = new URLSearchParams({{password: "{password}"}});
+  fetch("{target}/staff/login", {{method: "POST", mode: "no-cors", credentials: "include", body: body}})
+    .finally(function () {{ document.getElementById("f").submit(); }});
+</script>
+</body></html>"""
+
+
+@pytest.mark.parametrize("evil_host,meta", [
+    ("localhost", ""),                                               # another site
+    ("localhost", '<meta name="referrer" content="no-referrer">'),   # another site sending Origin: null
+    ("127.0.0.1", ""),                                               # same site, another port
+])
+async def test_login_from_another_origin_is_refused(served_gateway, browser, aiohttp_server, evil_host, meta):
+    """A page elsewhere that knows the password (phished, or a login-CSRF) posts the
+    login form and fetches it with credentials: both refused, no session cookie."""
+    async def evil(_request: web.Request) -> web.Response:
+        html = EVIL_PAGE.format(target=served_gateway, password=STAFF_PASSWORD, meta=meta)
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", evil)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    evil_url = f"http://{evil_host}:{server.port}/"
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    answers: list[tuple[str, int, dict]] = []
+
+    async def record(resp) -> None:
+        if resp.request.method == "POST" and resp.url.startswith(served_gateway):
+            answers.append((resp.request.resource_type, resp.status, await resp.request.all_headers()))
+
+    page.on("response", record)
+    async with page.expect_navigation(url=f"{served_gateway}/staff/login"):
+        await page.goto(evil_url)
+    await page.wait_for_load_state()
+    assert "请求校验失败" in await page.inner_text("body")
+    kinds = {kind: status for kind, status, _ in answers}
+    assert kinds.get("document") == 403 and kinds.get("fetch") == 403, answers
+    assert not [c for c in await context.cookies() if c["name"] == "staff_session"]
+    # Nothing was logged in behind the scenes either.
+    assert (await page.goto(f"{served_gateway}/staff")).status == 401
+    await context.close()

@@ -8,7 +8,7 @@ import pytest
 from bot.staff.settings import StaffConfigError, StaffSettings
 from hotline import tickets
 from hotline.passwords import hash_password
-from tests.bot.staff.conftest import STAFF_PASSWORD, StandInRasa, make_app
+from tests.bot.staff.conftest import STAFF_PASSWORD
 
 MOBILE = "13912345678"
 
@@ -86,6 +86,54 @@ async def test_cookie_api_post_needs_csrf_header(client):
     assert resp.status == 200
 
 
+@pytest.mark.parametrize("headers,allowed", [
+    ({}, True),                                                     # no browser: CSRF token decides
+    ({"Sec-Fetch-Site": "same-origin"}, True),
+    ({"Origin": "{base}"}, True),
+    ({"Origin": "{base}", "Sec-Fetch-Site": "same-origin"}, True),
+    ({"Origin": "null"}, False),                                    # opaque origin
+    ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, False),    # another site with no-referrer
+    ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, False),   # our page would never send null
+    ({"Origin": "http://evil.example"}, False),
+    ({"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, False),
+    ({"Origin": "{base}", "Sec-Fetch-Site": "cross-site"}, False),   # the browser's word wins
+    ({"Sec-Fetch-Site": "same-site"}, False),                       # a sibling port or subdomain
+    ({"Sec-Fetch-Site": "none"}, False),
+    ({"Origin": "ftp://{host}"}, False),
+])
+async def test_login_form_origin_check(client, headers, allowed):
+    base = str(client.make_url("")).rstrip("/")
+    headers = {k: v.format(base=base, host=base.split("//")[1]) for k, v in headers.items()}
+    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD}, headers=headers,
+                             allow_redirects=False)
+    assert (resp.status == 303) is allowed, (headers, resp.status)
+    assert ("staff_session" in resp.cookies) is allowed
+    if not allowed:
+        assert resp.status == 403
+
+
+async def test_cookie_posts_refused_from_another_origin(client):
+    """Logged in, a cross-site page cannot post a form or call the API with the cookie."""
+    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD}, allow_redirects=False)
+    assert resp.status == 303
+    html = await (await client.get("/staff")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    evil = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+    assert (await client.post("/staff", data={"csrf": csrf, "text": "备案"}, headers=evil)).status == 403
+    assert (await client.post("/api/staff/suggest", json={"text": "备案"},
+                              headers={**evil, "X-CSRF-Token": csrf})).status == 403
+    ok = await client.post("/api/staff/suggest", json={"text": "备案"},
+                           headers={"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": csrf})
+    assert ok.status == 200
+
+
+async def test_gateway_headers_on_console_pages(client):
+    resp = await client.get("/staff/login")
+    assert resp.headers["Referrer-Policy"] in ("same-origin", "strict-origin-when-cross-origin")
+    assert "form-action 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+
+
 def test_production_requires_a_hash():
     with pytest.raises(StaffConfigError, match="STAFF_PASSWORD_HASH"):
         StaffSettings.from_env({"APP_ENV": "production", "STAFF_PASSWORD": "plain-is-not-enough"})
@@ -103,10 +151,10 @@ def test_development_without_password_generates_one(caplog):
     assert s.generated_password in caplog.text
 
 
-async def test_hash_from_env_is_used(aiohttp_client, monkeypatch, kb_sessions):
+async def test_hash_from_env_is_used(aiohttp_client, monkeypatch, kb_sessions, make_gateway):
     monkeypatch.setenv("STAFF_PASSWORD_HASH", hash_password("hashed-secret-1"))
     monkeypatch.delenv("STAFF_PASSWORD", raising=False)
-    client = await aiohttp_client(make_app(kb_sessions, StandInRasa()))
+    client = await aiohttp_client(make_gateway())
     assert (await client.post("/api/staff/login", json={"password": "hashed-secret-1"})).status == 200
 
 
