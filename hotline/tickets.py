@@ -14,10 +14,10 @@ import unicodedata
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -29,6 +29,7 @@ from hotline.models import (
     Ticket,
     Unanswered,
     create_schema,
+    sender_ref,
 )
 from textproc import mask_pii, normalize
 
@@ -75,6 +76,7 @@ class TicketInfo:
     resolution_note: str | None
     transcript: list[dict[str, Any]]
     slots: dict[str, Any]
+    updated_at: dt.datetime | None = None   # last hand-off of the same sender merged in
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (ISO 8601 timestamps)."""
@@ -85,7 +87,23 @@ class TicketInfo:
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "resolution_note": self.resolution_note,
             "transcript": self.transcript, "slots": self.slots,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the open-ticket queue."""
+
+    tickets: list[TicketInfo]
+    total: int          # open tickets matching the filter, all pages
+    offset: int
+    limit: int
+    order: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tickets": [t.to_json() for t in self.tickets], "total": self.total,
+                "offset": self.offset, "limit": self.limit, "order": self.order}
 
 
 @dataclass
@@ -188,7 +206,7 @@ def _info(row: Ticket) -> TicketInfo:
         hotline=row.hotline, reason=row.reason, status=row.status,
         created_at=_aware(row.created_at), resolved_at=_aware(row.resolved_at),
         resolution_note=row.resolution_note, transcript=list(row.transcript or []),
-        slots=dict(row.slots or {}),
+        slots=dict(row.slots or {}), updated_at=_aware(row.updated_at),
     )
 
 
@@ -204,9 +222,15 @@ def create_ticket(
     reason: str,
     transcript: list[dict[str, Any]] | None = None,
     slots: dict[str, Any] | None = None,
+    sender: str | None = None,
     code_factory: Callable[[], str] = new_code,
 ) -> TicketInfo:
-    """Store a new open ticket with a fresh unique code; return it.
+    """Store an open ticket; return it.
+
+    With ``sender`` (the conversation's sender id, stored only as
+    :func:`hotline.models.sender_ref`), a sender holds at most one open ticket: a new
+    hand-off updates that ticket (same code, newest transcript, ``updated_at``) and
+    keeps its place in the queue, so rotating hand-offs cannot flood it.
 
     ``transcript`` is a list of ``{"from": "resident"|"bot", "text": …}`` in order;
     only the last :data:`TRANSCRIPT_LIMIT` are kept. Raises ``ValueError`` for an
@@ -217,12 +241,28 @@ def create_ticket(
     _ensure_schema(sessions)
     stored_transcript = mask_value(list(transcript or [])[-TRANSCRIPT_LIMIT:])
     stored_slots = mask_value(dict(slots or {}))
+    ref = sender_ref(sender)
+    if ref is not None:
+        with sessions() as session, session.begin():
+            row = session.execute(
+                select(Ticket).where(Ticket.sender_ref == ref, Ticket.status == STATUS_OPEN)
+                .order_by(Ticket.created_at).limit(1).with_for_update()
+            ).scalar_one_or_none()
+            if row is not None:
+                row.place = place or row.place
+                row.topic = topic or row.topic
+                row.channel = (channel or row.channel or "")[:16]
+                row.hotline, row.reason = str(hotline), reason
+                row.transcript, row.slots = stored_transcript, {**(row.slots or {}), **stored_slots}
+                row.updated_at = _utcnow()
+                session.flush()
+                return _info(row)
     for _ in range(CODE_ATTEMPTS):
         code = code_factory()
         row = Ticket(
             code=code, place=place, topic=topic, channel=(channel or "")[:16],
             hotline=str(hotline), reason=reason, created_at=_utcnow(), status=STATUS_OPEN,
-            transcript=stored_transcript, slots=stored_slots,
+            transcript=stored_transcript, slots=stored_slots, sender_ref=ref,
         )
         try:
             with sessions() as session, session.begin():
@@ -249,15 +289,46 @@ def get_by_code(sessions: sessionmaker, code: str) -> TicketInfo:
         return _info(row)
 
 
-def list_open(sessions: sessionmaker, place: str | None = None, limit: int = 200) -> list[TicketInfo]:
-    """Open tickets, oldest first (the queue order), optionally of one place."""
-    _ensure_schema(sessions)
+QUEUE_ORDERS = ("oldest", "newest")
+ALL_PLACES = None   # ``places=ALL_PLACES``: no place scoping (admin, CLI)
+
+
+def _open_query(place: str | None, places: Collection[str] | None):
     query = select(Ticket).where(Ticket.status == STATUS_OPEN)
     if place:
         query = query.where(Ticket.place == place)
-    query = query.order_by(Ticket.created_at, Ticket.id).limit(limit)
+    if places is not None:
+        # A scoped account sees its places only (tickets without a place: admins).
+        query = query.where(Ticket.place.in_(list(places)))
+    return query
+
+
+def open_queue(sessions: sessionmaker, *, place: str | None = None,
+               places: Collection[str] | None = ALL_PLACES, order: str = "oldest",
+               offset: int = 0, limit: int = 50) -> QueuePage:
+    """A page of open tickets: ``oldest`` waiting first (the queue) or ``newest`` first.
+
+    ``places`` limits the queue to an account's places; ``None`` means all.
+    """
+    if order not in QUEUE_ORDERS:
+        raise ValueError(f"order must be one of {QUEUE_ORDERS}")
+    offset, limit = max(0, int(offset)), max(1, min(int(limit), 200))
+    _ensure_schema(sessions)
+    query = _open_query(place, places)
+    if order == "oldest":
+        query = query.order_by(Ticket.created_at, Ticket.id)
+    else:
+        query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    counted = select(func.count()).select_from(_open_query(place, places).subquery())
     with sessions() as session:
-        return [_info(r) for r in session.execute(query).scalars()]
+        total = int(session.execute(counted).scalar_one())
+        rows = [_info(r) for r in session.execute(query.offset(offset).limit(limit)).scalars()]
+    return QueuePage(rows, total, offset, limit, order)
+
+
+def list_open(sessions: sessionmaker, place: str | None = None, limit: int = 200) -> list[TicketInfo]:
+    """Open tickets, oldest first (the queue order), optionally of one place."""
+    return open_queue(sessions, place=place, limit=limit).tickets
 
 
 def resolve(sessions: sessionmaker, code: str, note: str) -> TicketInfo:
@@ -285,6 +356,7 @@ def resolve(sessions: sessionmaker, code: str, note: str) -> TicketInfo:
 
 def record_unanswered(
     sessions: sessionmaker, place: str | None, topic: str | None, text: str | None, reason: str,
+    sender: str | None = None,
 ) -> None:
     """Remember a question the bot could not answer (text masked before storing)."""
     if reason not in UNANSWERED_REASONS:
@@ -293,7 +365,7 @@ def record_unanswered(
     with sessions() as session, session.begin():
         session.add(Unanswered(
             place=place, topic=topic, text=mask_text(text, limit=500), reason=reason,
-            created_at=_utcnow(),
+            created_at=_utcnow(), sender_ref=sender_ref(sender),
         ))
 
 

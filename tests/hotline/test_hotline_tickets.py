@@ -182,3 +182,66 @@ def test_postgres_really_used(request):
             assert conn.execute(text("select version()")).scalar().startswith("PostgreSQL")
     finally:
         engine.dispose()
+
+
+# -- one open ticket per sender, queue paging ------------------------------------------
+
+def test_one_open_ticket_per_sender(ticket_sessions):
+    first = _create(ticket_sessions, sender="web:abc")
+    again = _create(ticket_sessions, sender="web:abc", topic="ask_transfer", reason="fallback",
+                    transcript=[{"from": "resident", "text": "还是不明白"}])
+    other = _create(ticket_sessions, sender="web:xyz")
+    assert again.code == first.code and other.code != first.code
+    assert again.topic == "ask_transfer" and again.transcript == [{"from": "resident", "text": "还是不明白"}]
+    assert again.updated_at is not None and again.created_at == first.created_at
+    assert tickets.open_queue(ticket_sessions).total == 2
+    with ticket_sessions() as session:
+        refs = list(session.execute(select(Ticket.sender_ref)).scalars())
+    assert all(r and "abc" not in r and "xyz" not in r for r in refs)   # the id itself is not stored
+    # Once resolved, the next hand-off opens a new ticket.
+    tickets.resolve(ticket_sessions, first.code, "已回电")
+    assert _create(ticket_sessions, sender="web:abc").code != first.code
+
+
+def test_queue_orders_and_pages(ticket_sessions):
+    made = [_create(ticket_sessions, sender=f"s{i}", place="连云港市" if i % 2 else "长春市") for i in range(7)]
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with ticket_sessions() as session, session.begin():
+        for i, info in enumerate(made):   # distinct, known ages
+            row = session.execute(select(Ticket).where(Ticket.code == info.code)).scalar_one()
+            row.created_at = now - dt.timedelta(minutes=100 - i)
+    oldest = tickets.open_queue(ticket_sessions, order="oldest", limit=3)
+    assert [t.code for t in oldest.tickets] == [m.code for m in made[:3]] and oldest.total == 7
+    page3 = tickets.open_queue(ticket_sessions, order="oldest", limit=3, offset=6)
+    assert [t.code for t in page3.tickets] == [made[6].code]
+    newest = tickets.open_queue(ticket_sessions, order="newest", limit=2)
+    assert [t.code for t in newest.tickets] == [made[6].code, made[5].code]
+    scoped = tickets.open_queue(ticket_sessions, places=["长春市"])
+    assert scoped.total == 4 and {t.place for t in scoped.tickets} == {"长春市"}
+    assert tickets.open_queue(ticket_sessions, places=[]).total == 0
+    with pytest.raises(ValueError):
+        tickets.open_queue(ticket_sessions, order="random")
+
+
+def test_schema_upgrade_adds_sender_columns(sqlite_url):
+    """A database made before sender_ref existed gains the columns on first use."""
+    from sqlalchemy import inspect
+
+    from knowledge.db import make_engine, make_session_factory
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE hotline_tickets (id INTEGER PRIMARY KEY, code VARCHAR(6) UNIQUE NOT NULL, place VARCHAR(64),"
+            " topic VARCHAR(64), channel VARCHAR(16) NOT NULL, hotline VARCHAR(16) NOT NULL, reason VARCHAR(16) NOT NULL,"
+            " created_at DATETIME NOT NULL, status VARCHAR(16) NOT NULL, resolved_at DATETIME, resolution_note TEXT,"
+            " transcript JSON NOT NULL, slots JSON NOT NULL)"))
+        conn.execute(text("CREATE TABLE hotline_unanswered (id INTEGER PRIMARY KEY, place VARCHAR(64), topic VARCHAR(64),"
+                          " text TEXT NOT NULL, reason VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL)"))
+    from hotline.models import create_schema
+    create_schema(engine)
+    create_schema(engine)   # idempotent
+    columns = {c["name"] for c in inspect(engine).get_columns("hotline_tickets")}
+    assert {"sender_ref", "updated_at"} <= columns
+    sessions = make_session_factory(engine)
+    assert _create(sessions, sender="x").code == _create(sessions, sender="x").code
+    engine.dispose()
