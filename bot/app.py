@@ -14,8 +14,11 @@ from bot.channels import web as web_channel
 from bot.channels.wechat_api import WeChatApi
 from bot.chat import ChatPipeline, RateLimiter
 from bot.http import json_response
+from bot.identity import ProxyPolicy, Pseudonyms, SessionSigner
 from bot.kvstore import make_store
 from bot.middleware import errors, security_headers
+from bot.places import PlaceDirectory
+from bot.privacy import Forget, PrivacyDesk, default_forget
 from bot.rasa_client import RasaClient
 from bot.settings import Settings, SettingsError
 from bot.voice import routes as voice_routes
@@ -118,12 +121,17 @@ def _setup_staff(app: web.Application) -> None:
     setup(app)
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
-    """Build the gateway. ``settings`` default: :meth:`Settings.from_env`."""
+def create_app(settings: Settings | None = None, forget: Forget = default_forget) -> web.Application:
+    """Build the gateway. ``settings`` default: :meth:`Settings.from_env`.
+
+    ``forget`` deletes one sender's records ("删除我的记录"); by default
+    ``retention.forget_sender``.
+    """
     if settings is None:
         settings = Settings.from_env()
     elif settings.problems():
         raise SettingsError(settings.problems())
+    settings = settings.with_secret()
     wording = Wording.load()
 
     # Audio uploads are the largest bodies; JSON and WeChat handlers read less.
@@ -132,21 +140,27 @@ def create_app(settings: Settings | None = None) -> web.Application:
     keys.put(app, keys.SETTINGS, settings)
     keys.put(app, keys.RASA, rasa)
     store = make_store(settings.redis_url)
+    privacy = PrivacyDesk(store, wording, settings.conversation_retention_days,
+                          settings.resolved_ticket_retention_days, forget=forget)
     pipeline = ChatPipeline(rasa, wording, RateLimiter(store, settings.rate_limit_per_minute),
-                            max_text_chars=settings.max_text_chars)
+                            max_text_chars=settings.max_text_chars, privacy=privacy)
     app[keys.WORDING] = wording
     app[keys.STORE] = store
     app[keys.CHAT] = pipeline
     app[keys.ASR] = make_recognizer(settings.asr_url, settings.asr_timeout)
     app[keys.TTS] = EspeakSynthesizer(settings.tts_command)
     app[keys.TASKS] = set()
-    app[keys.PLACES] = []
+    app[keys.PLACE_DIRECTORY] = PlaceDirectory()
+    app[keys.SESSIONS] = SessionSigner(settings.gateway_secret,
+                                       settings.conversation_retention_days * 86400)
+    app[keys.PSEUDONYMS] = Pseudonyms(settings.gateway_secret)
+    app[keys.PROXY_POLICY] = ProxyPolicy(settings.proxy_networks, settings.client_ip_header)
     if settings.wechat_enabled:
         api = WeChatApi(settings.wechat_app_id, settings.wechat_app_secret, store,
                         api_base=settings.wechat_api_base)
         app[keys.WECHAT_API] = api
         app[keys.WECHAT] = wechat_channel.WeChatChannel(settings, pipeline, wording, api, store,
-                                                        app[keys.TASKS])
+                                                        app[keys.TASKS], app[keys.PSEUDONYMS])
 
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_clients)

@@ -12,9 +12,10 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from bot.kvstore import KeyValueStore
+from bot.privacy import PrivacyDesk
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.wording import Wording
 from textproc import mask_pii, normalize
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 MODES = ("standard", "elder")
 CHANNELS = ("web", "wechat", "api")
-HOTLINES = ("12393", "12345")
+# A hotline as routing data may name it: digits, perhaps an area code and dashes.
+_PHONE = re.compile(r"^\d[\d-]{2,19}$")
 # Where a long text may be cut without breaking a sentence (or at least a clause).
 _BREAKS = re.compile(r"[。！？!?；;…\n]|[，,、 ]")
 
@@ -41,22 +43,32 @@ class ChatResult:
     handoff: dict[str, str] | None = None
     #: True when Rasa did not answer and the replies are the hotline apology.
     degraded: bool = False
+    #: True when the sender's records were deleted: the channel starts a new session.
+    forgotten: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"replies": self.replies, "handoff": self.handoff}
 
 
 class RateLimiter:
-    """At most ``per_minute`` messages per sender in each one-minute window."""
+    """At most ``per_minute`` messages per key in each one-minute window."""
 
     def __init__(self, store: KeyValueStore, per_minute: int):
         self._store = store
         self._limit = per_minute
 
-    async def allow(self, key: str) -> bool:
+    async def allow(self, key: str, limit: int | None = None) -> bool:
         window = int(time.time() // 60)
         count = await self._store.incr(f"rl:{key}:{window}", ttl=61)
-        return count <= self._limit
+        return count <= (self._limit if limit is None else limit)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One rate-limit bucket a message counts against (session, address, API key)."""
+
+    key: str
+    per_minute: int | None = None  # None: the limiter's default (per sender)
 
 
 def has_content(text: str) -> bool:
@@ -83,8 +95,13 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
     return out
 
 
-def convert(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-    """Rasa REST messages → ``(replies, handoff)`` as the gateway's contract has them."""
+def convert(messages: list[dict[str, Any]], default_hotline: str = "12393",
+            ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    """Rasa REST messages → ``(replies, handoff)`` as the gateway's contract has them.
+
+    The hand-off's hotline is passed through as routing chose it; only something
+    that is not a phone number at all is replaced by ``default_hotline``.
+    """
     replies: list[dict[str, Any]] = []
     handoff: dict[str, str] | None = None
     for msg in messages:
@@ -102,9 +119,9 @@ def convert(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[
             continue
         if isinstance(custom.get("handoff"), dict):
             h = custom["handoff"]
-            hotline = str(h.get("hotline") or HOTLINES[0])
+            hotline = str(h.get("hotline") or "").strip()
             handoff = {
-                "hotline": hotline if hotline in HOTLINES else HOTLINES[0],
+                "hotline": hotline if _PHONE.match(hotline) else default_hotline,
                 "ticket": str(h.get("ticket") or ""),
             }
         if isinstance(custom.get("answer"), dict) and replies:
@@ -121,11 +138,13 @@ class ChatPipeline:
         wording: Wording,
         limiter: RateLimiter,
         max_text_chars: int = 500,
+        privacy: PrivacyDesk | None = None,
     ):
         self.rasa = rasa
         self.wording = wording
         self.limiter = limiter
         self.max_text_chars = max_text_chars
+        self.privacy = privacy
 
     def _notice(self, key: str, **values: Any) -> dict[str, Any]:
         return {"text": self.wording(key, **values), "notice": True}
@@ -149,8 +168,15 @@ class ChatPipeline:
         city: str | None = None,
         mode: str = "standard",
         channel: str = "web",
+        quotas: Sequence[Quota] | None = None,
+        first_contact: bool | None = None,
     ) -> ChatResult:
-        """Answer one message from ``sender``; never raises for Rasa trouble."""
+        """Answer one message from ``sender``; never raises for Rasa trouble.
+
+        ``quotas``: the rate-limit buckets this message counts against (default:
+        the sender's own). ``first_contact``: whether the privacy notice is due;
+        None asks the key-value store whether ``sender`` was seen before.
+        """
         started = time.monotonic()
         tag = sender_tag(sender)
         masked, findings = mask_pii(text or "")
@@ -165,9 +191,23 @@ class ChatPipeline:
             log.info("chat %s: masked personal numbers (%s)", tag,
                      ",".join(sorted({**findings.counts, **more.counts})))
 
-        if not await self.limiter.allow(sender):
+        # Every bucket is counted, so a client over one limit cannot save up another.
+        allowed = [await self.limiter.allow(q.key, q.per_minute)
+                   for q in (quotas or [Quota(sender)])]
+        if not all(allowed):
             log.info("chat %s: rate limited", tag)
             return ChatResult([{"text": self.wording("chat.rate_limited")}])
+
+        if self.privacy is not None:
+            if first_contact is None:
+                first_contact = await self.privacy.first_contact(sender)
+            if first_contact:
+                notices.insert(0, self.privacy.notice())
+            command = await self.privacy.handle(sender, normalised)
+            if command is not None:
+                replies, forgotten = command
+                log.info("chat %s: privacy command%s", tag, " (records deleted)" if forgotten else "")
+                return ChatResult(notices + replies, forgotten=forgotten)
 
         if not has_content(normalised):
             prompt = {"text": self.wording("chat.empty"), "buttons": list(self.wording.topics)}
@@ -189,7 +229,7 @@ class ChatPipeline:
             result.replies = notices + result.replies
             return result
 
-        replies, handoff = convert(messages)
+        replies, handoff = convert(messages, self.wording.hotline)
         if not replies and not handoff:
             # Rasa answers [] when it could not finish the turn (action server or
             # tracker database down): an apology, never silence.

@@ -23,9 +23,10 @@ def error_response(status: int, message: str) -> web.Response:
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # ensure_ascii=False: Chinese stays readable in logs and saves bytes.
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(data, status=status, headers=headers,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

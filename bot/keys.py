@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.chat import ChatPipeline
+from bot.identity import ProxyPolicy, Pseudonyms, SessionSigner
 from bot.kvstore import KeyValueStore
 from bot.voice.asr import SpeechRecognizer
 from bot.voice.tts import EspeakSynthesizer
@@ -35,7 +36,10 @@ TTS = web.AppKey("tts", EspeakSynthesizer)
 WECHAT = web.AppKey("wechat", object)  # bot.channels.wechat.WeChatChannel (import cycle)
 WECHAT_API = web.AppKey("wechat_api", object)  # bot.channels.wechat_api.WeChatApi
 TASKS = web.AppKey("background_tasks", set)
-PLACES = web.AppKey("places", list)
+PLACE_DIRECTORY = web.AppKey("place_directory", object)  # bot.places.PlaceDirectory (import cycle)
+SESSIONS = web.AppKey("sessions", SessionSigner)
+PSEUDONYMS = web.AppKey("pseudonyms", Pseudonyms)
+PROXY_POLICY = web.AppKey("proxy_policy", ProxyPolicy)
 
 
 def put(app: web.Application, key: Any, value: Any) -> None:

@@ -5,12 +5,22 @@ production the secrets the enabled channels need are checked at start-up.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production")
+ROOT = Path(__file__).resolve().parent.parent
+# Where `python -m bot` keeps its development secret when GATEWAY_SECRET is unset, so
+# sessions survive a restart on a laptop. Production must set GATEWAY_SECRET.
+DEV_SECRET_FILE = ROOT / "var" / "gateway-secret"
+MIN_SECRET_CHARS = 32
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class SettingsError(ValueError):
@@ -25,6 +35,41 @@ class SettingsError(ValueError):
 
 def _split_urls(value: str) -> tuple[str, ...]:
     return tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def parse_api_keys(value: str | None) -> tuple[tuple[str, str], ...]:
+    """``API_KEYS="cityapp:SECRET1,kiosk:SECRET2"`` → ``(("cityapp", "SECRET1"), …)``.
+
+    The key id names the integrator in sender ids and logs; the secret never appears.
+    """
+    out = []
+    for item in _split(value):
+        key_id, sep, secret = item.partition(":")
+        out.append((key_id.strip(), secret.strip()) if sep else ("", item))
+    return tuple(out)
+
+
+def dev_secret(path: Path = DEV_SECRET_FILE) -> str:
+    """The development secret from ``var/``, created (mode 600) on first use."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+        if len(value) >= MIN_SECRET_CHARS:
+            return value
+    except OSError:
+        pass
+    value = secrets.token_hex(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(value + "\n")
+    except OSError:
+        pass  # read-only checkout: a per-process secret (sessions end with the process)
+    return value
 
 
 @dataclass(frozen=True)
@@ -54,6 +99,19 @@ class Settings:
     asr_url: str | None = None
     asr_timeout: float = 10.0
     tts_command: str = "espeak-ng"
+    # Signs session cookies and keys the pseudonyms of WeChat openids. None (tests,
+    # embedded use): a random secret per process, see :meth:`with_secret`.
+    gateway_secret: str | None = None
+    # Integrators of /api/chat: (key id, secret) pairs.
+    api_keys: tuple[tuple[str, str], ...] = ()
+    # Addresses (or networks) of reverse proxies whose client-address header is believed.
+    trusted_proxies: tuple[str, ...] = ()
+    client_ip_header: str = "X-Forwarded-For"
+    rate_limit_per_address: int = 120
+    rate_limit_per_api_key: int = 600
+    # What the privacy notice promises; the retention job enforces the same figures.
+    conversation_retention_days: int = 180
+    resolved_ticket_retention_days: int = 365
     # Not from the environment: fixed limits, overridable in tests.
     max_sender_chars: int = 128
     asr_max_bytes: int = 2 * 1024 * 1024
@@ -72,6 +130,18 @@ class Settings:
     @property
     def wechat_safe_mode(self) -> bool:
         return bool(self.wechat_aes_key)
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
+    def with_secret(self) -> "Settings":
+        """These settings with a gateway secret: a random one when none is set."""
+        if self.gateway_secret:
+            return self
+        from dataclasses import replace
+
+        return replace(self, gateway_secret=secrets.token_hex(32))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -120,7 +190,22 @@ class Settings:
             asr_url=text("ASR_URL"),
             asr_timeout=number("ASR_TIMEOUT", cls.asr_timeout),
             tts_command=text("TTS_COMMAND", cls.tts_command),
+            gateway_secret=text("GATEWAY_SECRET"),
+            api_keys=parse_api_keys(text("API_KEYS")),
+            trusted_proxies=_split(text("TRUSTED_PROXIES")),
+            client_ip_header=text("CLIENT_IP_HEADER", cls.client_ip_header),
+            rate_limit_per_address=number("RATE_LIMIT_PER_ADDRESS", cls.rate_limit_per_address, int),
+            rate_limit_per_api_key=number("RATE_LIMIT_PER_API_KEY", cls.rate_limit_per_api_key, int),
+            conversation_retention_days=number("CONVERSATION_RETENTION_DAYS",
+                                               cls.conversation_retention_days, int),
+            resolved_ticket_retention_days=number("RESOLVED_TICKET_RETENTION_DAYS",
+                                                  cls.resolved_ticket_retention_days, int),
         )
+        if settings.gateway_secret is None and not settings.production:
+            from dataclasses import replace
+
+            settings = replace(settings, gateway_secret=dev_secret(
+                Path(text("GATEWAY_SECRET_FILE") or DEV_SECRET_FILE)))
         problems.extend(settings.problems())
         if problems:
             raise SettingsError(problems)
@@ -158,7 +243,36 @@ class Settings:
                     "WeChat is partly configured; also set " + ", ".join(missing)
                     + " (or unset every WECHAT_* variable)"
                 )
+        if self.gateway_secret is not None and len(self.gateway_secret) < MIN_SECRET_CHARS:
+            out.append(f"GATEWAY_SECRET must be at least {MIN_SECRET_CHARS} characters "
+                       "(e.g. `openssl rand -hex 32`)")
+        seen_ids: set[str] = set()
+        for key_id, secret in self.api_keys:
+            if not _KEY_ID.match(key_id):
+                out.append("API_KEYS entries must be KEYID:SECRET with a key id of letters, "
+                           f"digits, _ or - (at most 32), got {key_id or '(none)'!r}")
+            elif key_id in seen_ids:
+                out.append(f"API_KEYS names key id {key_id!r} twice")
+            seen_ids.add(key_id)
+            if len(secret) < 24:
+                out.append(f"API_KEYS: the secret of {key_id!r} must be at least 24 characters")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                out.append(f"TRUSTED_PROXIES must list IP addresses or networks, got {proxy!r}")
+        if not re.match(r"^[A-Za-z0-9-]{1,64}$", self.client_ip_header or ""):
+            out.append(f"CLIENT_IP_HEADER must be a header name, got {self.client_ip_header!r}")
         if self.production:
+            if not self.gateway_secret:
+                # Cookies signed with a per-process secret would end every conversation
+                # at each restart and differ between replicas.
+                out.append("GATEWAY_SECRET is required when APP_ENV=production")
+            if self.wechat_enabled and not self.wechat_aes_key:
+                # Plaintext mode signs only the query string, not the message: anyone
+                # holding one signed URL could post as any openid.
+                out.append("WECHAT_AES_KEY is required when WeChat is enabled in production "
+                           "(safe mode; plaintext mode is refused)")
             if not self.rasa_token:
                 # The Rasa HTTP API must not run open in production (--auth-token).
                 out.append("RASA_TOKEN is required when APP_ENV=production")

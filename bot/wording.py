@@ -22,21 +22,31 @@ REQUIRED_KEYS = (
     "voice.tts_unavailable",
     "wechat.welcome", "wechat.pending", "wechat.voice_unrecognized", "wechat.unsupported",
     "wechat.options", "wechat.option_separator", "wechat.continued", "wechat.not_configured",
+    "api.key_invalid",
+    "privacy.notice", "privacy.days", "privacy.years", "privacy.delete_confirm",
+    "privacy.confirm_button", "privacy.cancel_button", "privacy.deleted", "privacy.cancelled",
+    "privacy.delete_failed", "privacy.delete_pattern",
 )
+# Lists of phrases (matched after normalisation), also required.
+REQUIRED_LISTS = ("privacy.confirm_phrases", "privacy.cancel_phrases")
 
 
 class WordingError(ValueError):
     """The wording file is missing keys or is not a mapping."""
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+def _flatten(data: dict[str, Any], prefix: str = "",
+             lists: dict[str, list[str]] | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if name == "topics":
             continue
         if isinstance(value, dict):
-            out.update(_flatten(value, name + "."))
+            out.update(_flatten(value, name + ".", lists))
+        elif isinstance(value, list):
+            if lists is not None:
+                lists[name] = [str(v) for v in value]
         else:
             out[name] = str(value)
     return out
@@ -45,11 +55,15 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 class Wording:
     """Look up a message by dotted key and fill its ``{placeholders}``."""
 
-    def __init__(self, texts: dict[str, str], topics: list[dict[str, str]] | None = None):
+    def __init__(self, texts: dict[str, str], topics: list[dict[str, str]] | None = None,
+                 lists: dict[str, list[str]] | None = None):
+        lists = lists or {}
         missing = [k for k in REQUIRED_KEYS if k not in texts]
+        missing += [k for k in REQUIRED_LISTS if not lists.get(k)]
         if missing:
             raise WordingError("gateway wording is missing: " + ", ".join(missing))
         self._texts = texts
+        self._lists = lists
         self.hotline = texts.get("hotline", "12393")
         #: Quick topics as reply buttons: ``[{"title", "payload"}]``.
         self.topics = [
@@ -67,7 +81,17 @@ class Wording:
             isinstance(t, dict) and "title" in t and "payload" in t for t in topics
         ):
             raise WordingError(f"{path}: topics must be a list of {{title, payload}}")
-        return cls(_flatten(data), topics)
+        lists: dict[str, list[str]] = {}
+        texts = _flatten(data, lists=lists)
+        return cls(texts, topics, lists)
+
+    def phrases(self, key: str) -> list[str]:
+        """A list of phrases (e.g. what confirms a deletion)."""
+        return list(self._lists[key])
+
+    def raw(self, key: str) -> str:
+        """A text as written, without filling placeholders (e.g. a pattern)."""
+        return self._texts[key]
 
     def __call__(self, key: str, **values: Any) -> str:
         """The text of ``key``; ``{hotline}`` is always available."""

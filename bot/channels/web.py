@@ -1,60 +1,55 @@
-"""The web chat: the page (``/``, ``/static/``) and its JSON API (``/api/chat``)."""
+"""The web chat: the page (``/``, ``/static/``), its session (``/api/session``) and
+the JSON API (``/api/chat``).
+
+Who is talking decides which conversation continues (see :mod:`bot.identity`):
+an integrator's API key, else the server-issued session cookie; a ``sender`` in
+the body means something only together with an API key.
+"""
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from bot import keys
-from bot.chat import MODES
+from bot.chat import MODES, ChatResult, Quota
 from bot.http import ApiError, json_response, read_json_object
-from knowledge.errors import StoreUnavailable
+from bot.identity import (
+    COOKIE_NAME,
+    api_sender,
+    client_address,
+    is_https,
+    match_api_key,
+    presented_api_key,
+    web_sender,
+)
+from bot.places import places as places_handler
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-# The canonical places of the conversation contract (docs/ARCHITECTURE.md), used
-# only while the knowledge base cannot be read, so residents are not turned away.
-CONTRACT_PLACES = ("连云港市", "开州区", "长春市", "江门市", "正宁县")
-PLACES_TTL = 60.0
 # A long voice transcript must reach the pipeline (which keeps its head): 10,000
 # characters fit even when a client escapes each one as \\uXXXX (6 bytes).
 CHAT_BODY_LIMIT = 64 * 1024
-WEB_CHANNELS = ("web", "api")
 
 
-async def known_places(app: web.Application) -> list[str]:
-    """Canonical place names from the knowledge store, cached for a minute."""
-    cached = app[keys.PLACES]
-    if cached and time.monotonic() - cached[0] < PLACES_TTL:
-        return cached[1]
-    store = app[keys.KNOWLEDGE]
-    try:
-        # SQLAlchemy is synchronous: keep it off the event loop.
-        places = await asyncio.get_running_loop().run_in_executor(None, store.places)
-        names = [p.name for p in places]
-    except StoreUnavailable as exc:
-        log.warning("knowledge store unavailable (%s); using the contract's places", exc)
-        names = []
-    if not names:
-        names = list(cached[1]) if cached else list(CONTRACT_PLACES)
-        app[keys.PLACES][:] = [time.monotonic() - PLACES_TTL + 5, names]  # retry soon
-        return names
-    app[keys.PLACES][:] = [time.monotonic(), names]
-    return names
+@dataclass(frozen=True)
+class Caller:
+    """The Rasa sender of a request, its channel and the buckets it counts against."""
+
+    sender: str
+    channel: str
+    quotas: tuple[Quota, ...]
+    #: A web session issued by this request (its cookie goes with the answer).
+    new_cookie: str | None = None
 
 
-async def chat(request: web.Request) -> web.Response:
-    """``POST /api/chat``: one message in, the replies out (see docs/ARCHITECTURE.md)."""
-    app = request.app
-    wording = app[keys.WORDING]
-    settings = app[keys.SETTINGS]
-    data = await read_json_object(request, limit=CHAT_BODY_LIMIT)
-
+def _validated_sender(request: web.Request, data: dict) -> str:
+    wording = request.app[keys.WORDING]
+    settings = request.app[keys.SETTINGS]
     sender = data.get("sender")
     if not isinstance(sender, str) or not sender.strip():
         raise ApiError(400, wording("api.sender_required"))
@@ -63,6 +58,54 @@ async def chat(request: web.Request) -> web.Response:
         raise ApiError(400, wording("api.sender_invalid"))
     if len(sender) > settings.max_sender_chars:
         raise ApiError(400, wording("api.sender_too_long", max=settings.max_sender_chars))
+    return sender
+
+
+def web_session(request: web.Request) -> tuple[str, str | None]:
+    """``(session id, new cookie or None)``: the valid cookie's session, else a new one."""
+    signer = request.app[keys.SESSIONS]
+    sid = signer.verify(request.cookies.get(COOKIE_NAME))
+    if sid is not None:
+        return sid, None
+    return signer.issue()
+
+
+def identify(request: web.Request, data: dict) -> Caller:
+    """API key → the integrator's namespaced sender; otherwise the web session."""
+    app = request.app
+    settings = app[keys.SETTINGS]
+    presented = presented_api_key(request)
+    if presented is not None:
+        key_id = match_api_key(settings.api_keys, presented)
+        if key_id is None:
+            raise ApiError(401, app[keys.WORDING]("api.key_invalid"))
+        sender = api_sender(key_id, _validated_sender(request, data))
+        # An integrator's residents all come from its servers: limit per key, not address.
+        return Caller(sender, "api", (Quota(sender), Quota(f"key:{key_id}", settings.rate_limit_per_api_key)))
+    sid, cookie = web_session(request)
+    sender = web_sender(sid)
+    address = client_address(request, app[keys.PROXY_POLICY])
+    # Per address too: a client that drops its cookie gets a new session each time.
+    return Caller(sender, "web", (Quota(sender), Quota(f"addr:{address}", settings.rate_limit_per_address)),
+                  new_cookie=cookie)
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    settings = request.app[keys.SETTINGS]
+    response.set_cookie(
+        COOKIE_NAME, value, path="/", httponly=True, samesite="Lax",
+        max_age=request.app[keys.SESSIONS].max_age,
+        secure=settings.production or is_https(request, request.app[keys.PROXY_POLICY]),
+    )
+
+
+async def chat(request: web.Request) -> web.Response:
+    """``POST /api/chat``: one message in, the replies out (see docs/ARCHITECTURE.md)."""
+    app = request.app
+    wording = app[keys.WORDING]
+    data = await read_json_object(request, limit=CHAT_BODY_LIMIT)
+    caller = identify(request, data)
+
     text = data.get("text")
     if not isinstance(text, str):
         raise ApiError(400, wording("api.text_required"))
@@ -70,18 +113,38 @@ async def chat(request: web.Request) -> web.Response:
     if city in (None, ""):
         city = None
     else:
-        allowed = await known_places(app)
+        allowed = await app[keys.PLACE_DIRECTORY].names(app)
         if not isinstance(city, str) or city not in allowed:
             raise ApiError(400, wording("api.city_invalid", allowed="、".join(allowed)))
     mode = data.get("mode", "standard")
     if mode not in MODES:
         raise ApiError(400, wording("api.mode_invalid"))
-    channel = data.get("channel", "web")
-    if channel not in WEB_CHANNELS:
-        channel = "api"
 
-    result = await app[keys.CHAT].handle(sender, text, city=city, mode=mode, channel=channel)
-    return json_response(result.to_json())
+    result: ChatResult = await app[keys.CHAT].handle(
+        caller.sender, text, city=city, mode=mode, channel=caller.channel, quotas=caller.quotas,
+        # A session issued just now is a first contact; an API sender is looked up.
+        first_contact=(caller.new_cookie is not None) if caller.channel == "web" else None,
+    )
+    response = json_response(result.to_json())
+    cookie = caller.new_cookie
+    if result.forgotten and caller.channel == "web":
+        _, cookie = app[keys.SESSIONS].issue()  # the deleted conversation is not continued
+    if cookie is not None:
+        set_session_cookie(request, response, cookie)
+    return response
+
+
+async def session(request: web.Request) -> web.Response:
+    """``GET /api/session``: make sure the page has a session; a new one gets the
+    privacy notice before anything is typed."""
+    _, cookie = web_session(request)
+    replies = []
+    if cookie is not None:
+        replies.append(request.app[keys.CHAT].privacy.notice())
+    response = json_response({"replies": replies}, headers={"Cache-Control": "no-store"})
+    if cookie is not None:
+        set_session_cookie(request, response, cookie)
+    return response
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -92,4 +155,6 @@ async def index(request: web.Request) -> web.FileResponse:
 def setup(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_post("/api/chat", chat)
+    app.router.add_get("/api/session", session)
+    app.router.add_get("/api/places", places_handler)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)

@@ -5,6 +5,10 @@ three times. So each message is claimed once by its MsgId (events by sender and
 time) and its reply stored, a retry gets the same reply, and when Rasa is slow
 the resident gets "正在为您查询…" at once and the answer follows through the
 customer-service message API.
+
+The openid is a personal identifier: past verification it is replaced by a keyed
+pseudonym (:class:`bot.identity.Pseudonyms`) for Rasa, the key-value store and
+logs. The raw openid lives only in memory, in the task that sends a late answer.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from wechatpy.utils import check_signature
 from bot import keys
 from bot.chat import ChatPipeline, ChatResult, sender_tag
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
+from bot.identity import Pseudonyms
 from bot.settings import Settings
 from bot.wording import Wording
 
@@ -97,8 +102,9 @@ class WeChatChannel:
     """Handlers for ``GET``/``POST /wechat`` of one Official Account."""
 
     def __init__(self, settings: Settings, pipeline: ChatPipeline, wording: Wording,
-                 api: WeChatApi | None, store, tasks: set[asyncio.Task]):
+                 api: WeChatApi | None, store, tasks: set[asyncio.Task], pseudonyms: Pseudonyms):
         self.settings = settings
+        self.pseudonyms = pseudonyms
         self.pipeline = pipeline
         self.wording = wording
         self.api = api
@@ -203,10 +209,14 @@ class WeChatChannel:
         try:
             content = await self._answer(message, started)
         except Exception:  # a bug must not leave WeChat retrying into a "pending" claim
-            log.exception("wechat %s: failed to answer", sender_tag(message.source))
+            log.exception("wechat %s: failed to answer", sender_tag(self._sender(message)))
             content = self.pipeline.unavailable().replies[0]["text"]
         await self.store.set(key, json.dumps({"content": content}, ensure_ascii=False), ttl=DEDUP_TTL)
         return self._respond(message, content, timestamp, nonce)
+
+    def _sender(self, message: Any) -> str:
+        """The conversation's sender id: a keyed pseudonym of the verified openid."""
+        return self.pseudonyms.wechat(self.settings.wechat_app_id or "", message.source)
 
     def _dedup_key(self, message: Any) -> str:
         app = self.settings.wechat_app_id
@@ -214,7 +224,7 @@ class WeChatChannel:
             return f"wx:seen:{app}:{message.id}"
         created = int(message.create_time.timestamp())
         event = getattr(message, "event", message.type)
-        return f"wx:seen:{app}:{message.source}:{created}:{event}"
+        return f"wx:seen:{app}:{self._sender(message)}:{created}:{event}"
 
     async def _replay(self, key: str, message: Any, timestamp: str, nonce: str) -> web.Response:
         """A retry: answer as the first delivery was answered, without processing again."""
@@ -222,7 +232,8 @@ class WeChatChannel:
         while True:
             stored = await self.store.get(key)
             if stored and stored != "pending":
-                log.info("wechat %s: retry of a handled message, replaying", sender_tag(message.source))
+                log.info("wechat %s: retry of a handled message, replaying",
+                         sender_tag(self._sender(message)))
                 return self._respond(message, json.loads(stored)["content"], timestamp, nonce)
             if time.monotonic() >= deadline:
                 return self._respond(message, None, timestamp, nonce)
@@ -232,7 +243,11 @@ class WeChatChannel:
         """The passive reply's text (None for no reply)."""
         kind = message.type
         if kind == "event":
-            return self.wording("wechat.welcome") if message.event in SUBSCRIBE_EVENTS else None
+            if message.event not in SUBSCRIBE_EVENTS:
+                return None
+            # The privacy notice comes with the welcome, so it is not repeated later.
+            await self.pipeline.privacy.mark_seen(self._sender(message))
+            return self.wording("wechat.welcome") + "\n\n" + self.pipeline.privacy.notice()["text"]
         if kind == "text":
             return await self._chat(message, message.content or "", "standard", started)
         if kind == "voice":
@@ -244,19 +259,20 @@ class WeChatChannel:
         return self.wording("wechat.unsupported")
 
     async def _chat(self, message: Any, text: str, mode: str, started: float) -> str:
-        openid = message.source
+        openid = message.source  # kept in memory only, to send a late answer
+        sender = self._sender(message)
         task = asyncio.ensure_future(self.pipeline.handle(
-            openid, text, city=self.settings.wechat_city, mode=mode, channel="wechat"))
+            sender, text, city=self.settings.wechat_city, mode=mode, channel="wechat"))
         remaining = self.settings.wechat_reply_budget - (time.monotonic() - started)
         try:
             result = await asyncio.wait_for(asyncio.shield(task), max(remaining, 0.1))
         except asyncio.TimeoutError:
-            log.info("wechat %s: slow answer, replying later", sender_tag(openid))
-            self._later(self._deliver_when_done(openid, task))
+            log.info("wechat %s: slow answer, replying later", sender_tag(sender))
+            self._later(self._deliver_when_done(openid, sender, task))
             return self.wording("wechat.pending")
         parts = split_text(render_result(result, self.wording))
         if len(parts) > 1:
-            self._later(self._deliver(openid, parts[1:], continued=True))
+            self._later(self._deliver(openid, sender, parts[1:], continued=True))
         return parts[0]
 
     def _later(self, coro) -> None:
@@ -264,17 +280,17 @@ class WeChatChannel:
         self.tasks.add(task)  # keep a reference until done; cancelled at shutdown
         task.add_done_callback(self.tasks.discard)
 
-    async def _deliver_when_done(self, openid: str, task: asyncio.Task) -> None:
+    async def _deliver_when_done(self, openid: str, sender: str, task: asyncio.Task) -> None:
         try:
             result = await task
         except Exception:  # the pipeline does not raise for Rasa trouble; anything else is a bug
-            log.exception("wechat %s: chat failed", sender_tag(openid))
+            log.exception("wechat %s: chat failed", sender_tag(sender))
             result = self.pipeline.unavailable()
-        await self._deliver(openid, split_text(render_result(result, self.wording)))
+        await self._deliver(openid, sender, split_text(render_result(result, self.wording)))
 
-    async def _deliver(self, openid: str, parts: list[str], continued: bool = False) -> None:
+    async def _deliver(self, openid: str, sender: str, parts: list[str], continued: bool = False) -> None:
         if self.api is None:
-            log.error("wechat %s: cannot deliver a late answer: no WeChat API client", sender_tag(openid))
+            log.error("wechat %s: cannot deliver a late answer: no WeChat API client", sender_tag(sender))
             return
         for i, part in enumerate(parts):
             if continued and i == 0:
@@ -282,9 +298,9 @@ class WeChatChannel:
             try:
                 await self.api.send_text(openid, part)
             except WeChatApiError as exc:
-                log.error("wechat %s: customer-service send failed: %s", sender_tag(openid), exc)
+                log.error("wechat %s: customer-service send failed: %s", sender_tag(sender), exc)
                 return
-        log.info("wechat %s: delivered %d late message(s)", sender_tag(openid), len(parts))
+        log.info("wechat %s: delivered %d late message(s)", sender_tag(sender), len(parts))
 
 
 async def _not_configured(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from bot import keys
 from bot.http import ApiError, json_response, read_body
+from bot.identity import client_address
 from bot.voice.asr import AUDIO_TYPES, AsrBackendError, AsrNotConfigured
 from bot.voice.tts import TtsUnavailable, speakable
 from textproc import normalize
@@ -16,7 +17,8 @@ log = logging.getLogger(__name__)
 
 async def _limit(request: web.Request, kind: str) -> None:
     # Voice is costlier than text: the same per-minute budget, per client address.
-    if not await request.app[keys.CHAT].limiter.allow(f"{kind}:{request.remote}"):
+    address = client_address(request, request.app[keys.PROXY_POLICY])
+    if not await request.app[keys.CHAT].limiter.allow(f"{kind}:{address}"):
         raise ApiError(429, request.app[keys.WORDING]("chat.rate_limited"))
 
 

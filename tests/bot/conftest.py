@@ -56,24 +56,51 @@ async def rasa_stub(aiohttp_server):
     return str(server.make_url("")).rstrip("/"), state
 
 
+# An integrator's key, configured in every test app.
+API_KEY_ID, API_KEY = "cityapp", "cityapp-test-key-0123456789abcdef"
+
+
 @pytest.fixture
 def settings(kb_url: str, rasa_stub) -> Settings:
     url, _ = rasa_stub
     return Settings(rasa_urls=(url,), database_url=kb_url, rasa_timeout=1.5,
-                    action_server_url="http://127.0.0.1:9", rate_limit_per_minute=100)
+                    action_server_url="http://127.0.0.1:9", rate_limit_per_minute=100,
+                    api_keys=((API_KEY_ID, API_KEY),))
 
 
 @pytest.fixture
 def make_client(aiohttp_client):
-    """``await make_client(settings, **overrides)`` → test client of the real app."""
+    """``await make_client(settings, **overrides)`` → test client of the real app.
 
-    async def make(settings: Settings, **overrides) -> "aiohttp.test_utils.TestClient":  # noqa: F821
-        app: web.Application = create_app(dataclasses.replace(settings, **overrides))
-        return await aiohttp_client(app)
+    The client keeps cookies like the page does, and has already opened its
+    session (``GET /api/session``, which shows the privacy notice) unless
+    ``session=False``. ``forget=`` replaces ``retention.forget_sender``.
+    """
+
+    async def make(settings: Settings, session: bool = True, forget=None, headers=None,
+                   **overrides) -> "aiohttp.test_utils.TestClient":  # noqa: F821
+        kwargs = {"forget": forget} if forget is not None else {}
+        app: web.Application = create_app(dataclasses.replace(settings, **overrides), **kwargs)
+        client = await aiohttp_client(app, headers=headers or {})
+        if session:
+            resp = await client.get("/api/session")
+            assert resp.status == 200 and (await resp.json())["replies"][0]["kind"] == "privacy"
+        return client
 
     return make
+
+
+def answers(data: dict) -> list[dict]:
+    """The replies of a chat answer without notices (privacy, masking, length)."""
+    return [r for r in data["replies"] if not r.get("notice")]
 
 
 @pytest.fixture
 async def client(make_client, settings):
     return await make_client(settings)
+
+
+@pytest.fixture
+async def api_client(make_client, settings):
+    """An integrator: every request carries the API key and names its own senders."""
+    return await make_client(settings, session=False, headers={"X-Api-Key": API_KEY})

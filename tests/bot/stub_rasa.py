@@ -10,6 +10,8 @@ Replies depend on the message:
 - "/request_human" or "转人工" → text + custom handoff payload
 - "/ask_remote_care_filing" or "异地" → an answer with a 依据 line + custom answer
 - contains "按钮"          → a reply with buttons
+- "再说一遍"               → the last answer to the same sender (as Rasa's
+                             repeat does from the tracker), or "没有可以重复的内容"
 - anything else            → "收到：<message>"
 """
 from __future__ import annotations
@@ -30,6 +32,8 @@ class StubState:
     delay: float = 2.0
     fail: bool = False  # every request answers 500
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Last answer per sender: the tracker's memory, for "再说一遍".
+    last: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def answer(message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
@@ -70,7 +74,12 @@ def make_app(state: StubState | None = None) -> web.Application:
             return web.Response(status=500, text="boom")
         if "慢" in message:
             await asyncio.sleep(state.delay)
-        return web.json_response(answer(message, body.get("metadata") or {}))
+        sender = str(body.get("sender"))
+        if message == "再说一遍":
+            return web.json_response(state.last.get(sender) or [{"recipient_id": sender, "text": "没有可以重复的内容"}])
+        reply = answer(message, body.get("metadata") or {})
+        state.last[sender] = reply
+        return web.json_response(reply)
 
     async def parse(request: web.Request) -> web.Response:
         body = await request.json()

@@ -17,7 +17,7 @@ async def test_chat_answers_with_source_and_meta(client, rasa_stub):
     assert first["buttons"][1] == {"title": "转人工", "payload": "/request_human"}
     assert first["meta"]["scope"] == "national"
     sent = state.requests[-1]
-    assert sent["sender"] == "u1"
+    assert sent["sender"].startswith("web:") and "u1" not in sent["sender"]  # the session's, not the body's
     assert sent["metadata"] == {"city": "连云港市", "mode": "standard", "channel": "web"}
 
 
@@ -43,8 +43,9 @@ async def test_button_payload_is_sent_as_text_and_handoff_returned(client, rasa_
     ("{\"sender\": \"" .encode() + b"x" * 200 + b'", "text": "hi"}', "sender"),
     (b"\xff\xfe", "JSON"),
 ])
-async def test_bad_requests_are_400_with_a_bilingual_message(client, body, expected):
-    resp = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+async def test_bad_requests_are_400_with_a_bilingual_message(api_client, body, expected):
+    """An integrator's requests (with an API key), where ``sender`` is required."""
+    resp = await api_client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
     assert resp.status == 400
     error = (await resp.json())["error"]
     assert expected in error

@@ -116,7 +116,8 @@ MALFORMED_BODIES = [
     b"<xml><sender>u</sender></xml>",
     b"sender=u&text=hi",
 ]
-WRONG_TYPES = [
+# Senders only an integrator (with an API key) may name; the page's are ignored.
+WRONG_SENDERS = [
     {"sender": None, "text": "hi"},
     {"sender": ["u"], "text": "hi"},
     {"sender": {"id": "u"}, "text": "hi"},
@@ -127,6 +128,8 @@ WRONG_TYPES = [
     {"sender": "u\x00", "text": "hi"},
     {"sender": "u\u202e", "text": "hi"},
     {"sender": "u" * 10000, "text": "hi"},
+]
+WRONG_TYPES = [
     {"sender": "u", "text": None},
     {"sender": "u", "text": ["异地就医"]},
     {"sender": "u", "text": {"zh": "异地就医"}},
@@ -149,6 +152,16 @@ async def test_malformed_bodies_and_wrong_types_are_400(client, rasa_stub, body)
     assert resp.status == 400, data
     assert isinstance(data.get("error"), str) and data["error"]
     assert rasa_stub[1].requests == []
+
+
+@pytest.mark.parametrize("body", WRONG_SENDERS, ids=lambda b: repr(b)[:40])
+async def test_bad_senders_are_400_for_integrators_and_ignored_on_the_page(client, api_client, rasa_stub, body):
+    resp, data = await post_chat(api_client, json.dumps(body))
+    assert resp.status == 400 and "sender" in data["error"]
+    assert rasa_stub[1].requests == []
+    resp, data = await post_chat(client, json.dumps(body))
+    assert resp.status == 200 and data["replies"][0]["text"] == "收到：hi"
+    assert rasa_stub[1].requests[-1]["sender"].startswith("web:")
 
 
 @pytest.mark.parametrize("extra", [{"channel": ["web"]}, {"channel": "telegram"}, {"unknown": {"x": [1]}},
@@ -365,5 +378,6 @@ async def test_property_signed_messages_with_random_content(wx, content, msg_id,
 
 def bad_input_count() -> int:
     """How many bad inputs this module tries (constant lists + hypothesis examples)."""
-    constant = len(BAD_TEXTS) + 1 + len(MALFORMED_BODIES) + len(WRONG_TYPES) + 6 + 2 + 1 + len(HOSTILE_XML)
+    constant = (len(BAD_TEXTS) + 1 + len(MALFORMED_BODIES) + len(WRONG_TYPES) + len(WRONG_SENDERS)
+                + 6 + 2 + 1 + len(HOSTILE_XML))
     return constant + sum(EXAMPLES.values())

@@ -45,16 +45,19 @@ async def test_long_text_is_capped_with_a_polite_notice(make_client, settings, r
     assert any("比较长" in r["text"] for r in data["replies"])
 
 
-async def test_rate_limit_is_per_sender_and_polite(make_client, settings, rasa_stub):
+async def test_rate_limit_is_per_session_and_polite(make_client, settings, rasa_stub):
     _, state = rasa_stub
     client = await make_client(settings, rate_limit_per_minute=3)
     texts = []
     for _ in range(5):
-        data = await (await client.post("/api/chat", json={"sender": "busy", "text": "你好"})).json()
+        data = await (await client.post("/api/chat", json={"text": "你好"})).json()
         texts.append(data["replies"][0]["text"])
     assert "太快" in texts[3] and "太快" in texts[4]
     assert len(state.requests) == 3
-    other = await (await client.post("/api/chat", json={"sender": "calm", "text": "你好"})).json()
+    # Another session from the same address still gets answers (the address limit is higher).
+    client.session.cookie_jar.clear()
+    await client.get("/api/session")
+    other = await (await client.post("/api/chat", json={"text": "你好"})).json()
     assert other["replies"][0]["text"] == "收到：你好"
 
 
@@ -78,12 +81,15 @@ def test_convert_attaches_answer_and_handoff():
     replies, handoff = convert([
         {"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}, {"bad": 1}]},
         {"custom": {"answer": {"topic": "t", "scope": "local"}}},
-        {"custom": {"handoff": {"hotline": "99999", "ticket": "AB12CD"}}},
+        {"custom": {"handoff": {"hotline": "0518-12345", "ticket": "AB12CD"}}},
         {"image": "http://x/y.png"},
     ])
     assert replies == [{"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}],
                         "meta": {"topic": "t", "scope": "local"}}]
-    assert handoff == {"hotline": "12393", "ticket": "AB12CD"}  # unknown hotline → 12393
+    # The routed hotline is passed through as it is (routing data may name a local one).
+    assert handoff == {"hotline": "0518-12345", "ticket": "AB12CD"}
+    _, handoff = convert([{"custom": {"handoff": {"hotline": "call us", "ticket": "AB12CD"}}}], "12393")
+    assert handoff["hotline"] == "12393"  # not a phone number at all: the default
 
 
 _small_text = st.text(max_size=8)

@@ -145,9 +145,14 @@ async def test_text_message_goes_through_the_pipeline(wx, rasa_stub):
     assert resp.status == 200
     content = reply_content(await resp.text())
     assert "依据：" in content and "您可以回复：需要什么材料｜转人工" in content
+    assert content.startswith("隐私说明") and "180天" in content  # first contact: the notice first
     sent = state.requests[-1]
-    assert sent["sender"] == OPENID
+    # Rasa sees a keyed pseudonym of the openid, never the openid itself.
+    assert sent["sender"].startswith("wx:") and OPENID not in sent["sender"]
     assert sent["metadata"] == {"city": "连云港市", "mode": "standard", "channel": "wechat"}
+    again = await wx.post("/wechat", params=signed_query(), data=text_xml("异地就医怎么备案", 102).encode())
+    assert "隐私说明" not in reply_content(await again.text())  # once only
+    assert state.requests[-1]["sender"] == sent["sender"]  # the same conversation continues
 
 
 async def test_retried_msgid_is_answered_once(wx, rasa_stub):
@@ -165,7 +170,7 @@ async def test_voice_uses_recognition_in_elder_mode(wx, rasa_stub):
     voice = ("<MediaId><![CDATA[m1]]></MediaId><Format><![CDATA[amr]]></Format>"
              "<Recognition><![CDATA[异地就医怎么备案]]></Recognition>")
     resp = await wx.post("/wechat", params=signed_query(), data=text_xml("", 303, "voice", voice))
-    assert reply_content(await resp.text()).startswith("第一步")
+    assert reply_content(await resp.text()).split("\n\n")[-1].startswith("第一步")  # after the notice
     assert state.requests[-1]["metadata"]["mode"] == "elder"
     empty = "<MediaId><![CDATA[m2]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[]]></Recognition>"
     resp = await wx.post("/wechat", params=signed_query(), data=text_xml("", 304, "voice", empty))
@@ -177,6 +182,7 @@ async def test_subscribe_welcome_once_and_other_types_explained(wx, rasa_stub):
     created = int(time.time())
     first = await wx.post("/wechat", params=signed_query(), data=event_xml("subscribe", created))
     assert "异地就医备案" in reply_content(await first.text())
+    assert "隐私说明" in reply_content(await first.text())  # the notice comes with the welcome
     again = await wx.post("/wechat", params=signed_query(nonce="z"), data=event_xml("subscribe", created))
     assert reply_content(await again.text()) == reply_content(await first.text())
     unsub = await wx.post("/wechat", params=signed_query(), data=event_xml("unsubscribe", created))
