@@ -1,0 +1,182 @@
+"""The real-question test set (tests/nlu_real/questions.yml) is well formed and never leaks into training.
+
+The set measures how the NLU copes with questions written by real residents. It is only
+worth anything while none of its items (nor a trivially re-punctuated copy) is trained on,
+so the leak check normalises text the way the tokenizer does and compares it with every
+example under data/nlu and every entry under data/dict.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from textproc.normalize import normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "tests" / "nlu_real" / "questions.yml"
+DATA = ROOT / "data"
+
+KINDS = {"long", "dialect", "elderly", "asr", "short", "old_term"}
+SPOKEN_KINDS = {"dialect", "elderly", "asr"}
+MIN_ITEMS, MIN_LONG, MIN_SPOKEN = 300, 100, 100
+LONG_CHARS = 80
+# Shorter texts are too generic ("医保") to call a leak when found inside a longer example.
+MIN_CONTAINED = 8
+# A training example this long (after normalisation) found inside a test narrative means
+# a piece of it was copied out.
+MIN_COPIED_PIECE = 16
+
+# Rasa entity annotations: [text](entity), [text](entity:value), [text]{"entity": ...}
+_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def canonical(text: str) -> str:
+    """Tokenizer normalisation, then no punctuation, no whitespace, lower case."""
+    return _NOT_WORD.sub("", normalize(text)).lower()
+
+
+def load_questions(path: Path = QUESTIONS) -> dict:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def domain_intents() -> set[str]:
+    with (ROOT / "domain.yml").open(encoding="utf-8") as handle:
+        domain = yaml.safe_load(handle)
+    return {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
+
+
+def training_texts(data_root: Path) -> list[tuple[str, str]]:
+    """(where, text) for every NLU example, synonym/lookup entry and dictionary word."""
+    found: list[tuple[str, str]] = []
+    for path in sorted((data_root / "nlu").rglob("*.yml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in content.get("nlu") or []:
+            examples = block.get("examples") or ""
+            for line in str(examples).splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    found.append((str(path), _ANNOTATION.sub(r"\1", line[2:])))
+    for path in sorted((data_root / "dict").rglob("*")):
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip() and not line.lstrip().startswith("#"):
+                    found.append((str(path), line.split()[0]))
+    return found
+
+
+def leaks(items: list[dict], data_root: Path) -> list[str]:
+    """Describe every test item that appears, after normalisation, in the training data."""
+    train = [(where, canonical(text)) for where, text in training_texts(data_root)]
+    exact = {}
+    for where, text in train:
+        exact.setdefault(text, where)
+    problems = []
+    for item in items:
+        test = canonical(item["text"])
+        if not test:
+            continue
+        if test in exact:
+            problems.append(f"{item['text'][:40]!r} is a training example in {exact[test]}")
+            continue
+        for where, text in train:
+            if len(test) >= MIN_CONTAINED and test in text:
+                problems.append(f"{item['text'][:40]!r} is inside a training example in {where}")
+                break
+            if len(text) >= MIN_COPIED_PIECE and text in test:
+                problems.append(f"a piece of {item['text'][:40]!r} is a training example in {where}")
+                break
+    return problems
+
+
+@pytest.fixture(scope="module")
+def questions() -> dict:
+    return load_questions()
+
+
+def test_format_and_provenance(questions):
+    assert questions["version"] == 1
+    sources = questions["sources"]
+    for key, source in sources.items():
+        for field in ("name", "url", "licence", "how_obtained"):
+            assert str(source.get(field) or "").strip(), f"source {key} lacks {field}"
+    intents = domain_intents()
+    seen = set()
+    for item in questions["items"]:
+        text = item["text"]
+        assert isinstance(text, str) and text.strip(), item
+        assert item["intent"] in intents, f"unknown intent {item['intent']!r}"
+        assert item["source"] in sources, f"source {item['source']!r} is not described"
+        assert str(item.get("ref") or "").strip(), f"no ref for {text[:30]!r}"
+        kinds = set(item["kinds"])
+        assert kinds <= KINDS, kinds - KINDS
+        # "long" is a measured property, so it must agree with the text.
+        assert ("long" in kinds) == (len(text) >= LONG_CHARS), text[:30]
+        if "derived" in item:
+            assert str(item["derived"]).startswith("asr_from "), item["derived"]
+        key = canonical(text)
+        assert key not in seen, f"duplicate item {text[:30]!r}"
+        seen.add(key)
+
+
+def test_counts(questions):
+    items = questions["items"]
+    real = [i for i in items if "derived" not in i]
+    assert len(items) >= MIN_ITEMS
+    assert sum("long" in i["kinds"] for i in real) >= MIN_LONG
+    assert sum(bool(SPOKEN_KINDS & set(i["kinds"])) for i in items) >= MIN_SPOKEN
+    # A derived variant never outnumbers what it was derived from.
+    assert len(real) > len(items) - len(real)
+    per_intent = Counter(i["intent"] for i in items)
+    assert per_intent["out_of_scope"] <= 0.1 * len(items)
+    for intent in ("ask_remote_care_filing", "ask_chronic_disease_outpatient",
+                   "ask_enrolment", "ask_payment_channels"):
+        assert per_intent[intent] >= 5, intent
+
+
+def test_no_test_item_is_in_training_data(questions):
+    assert leaks(questions["items"], DATA) == []
+
+
+def test_leak_check_catches_a_copied_item(questions, tmp_path):
+    """Copy one real item into a scratch copy of data/ (re-punctuated, in traditional
+    characters and full-width digits) and the check must name it."""
+    scratch = tmp_path / "data"
+    shutil.copytree(DATA, scratch)
+    items = questions["items"]
+    assert leaks(items, scratch) == []
+
+    victim = next(i for i in items if "long" in i["kinds"])
+    disguised = victim["text"].replace("，", " ").replace("？", "?").replace("医保", "醫保")
+    disguised = disguised.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    (scratch / "nlu" / "leaked.yml").write_text(
+        'version: "3.1"\nnlu:\n  - intent: ask_enrolment\n    examples: |\n'
+        f"      - {disguised}\n",
+        encoding="utf-8",
+    )
+    found = leaks(items, scratch)
+    assert len(found) == 1 and victim["text"][:40] in found[0]
+
+
+def test_leak_check_catches_a_piece_copied_out_of_a_narrative(tmp_path):
+    data = tmp_path / "data"
+    (data / "nlu").mkdir(parents=True)
+    (data / "dict").mkdir()
+    narrative = "我妈买的A市医保，前一阵子在重庆帮我带孩子，摔倒了骨折住院，这种异地医保报销程序是怎么样"
+    (data / "nlu" / "x.yml").write_text(
+        'version: "3.1"\nnlu:\n  - intent: ask_cross_region_settlement\n    examples: |\n'
+        "      - 前一阵子在[重庆](city)帮我带孩子，摔倒了骨折住院\n"
+        "      - 异地医保\n",
+        encoding="utf-8",
+    )
+    assert len(leaks([{"text": narrative}], data)) == 1
+    # A short common phrase shared with a narrative is not a leak.
+    assert leaks([{"text": "异地医保报销需要什么"}], data) == []
+    (data / "dict" / "terms.txt").write_text("医保 5000 n\n", encoding="utf-8")
+    assert len(leaks([{"text": "医保！"}], data)) == 1
