@@ -1,9 +1,9 @@
-"""The real-question test set (tests/nlu_real/questions.yml) is well formed and never leaks into training.
+"""The real-question set (tests/nlu_real/questions.yml) stays out of training.
 
 The set measures how the NLU copes with questions written by real residents. It is only
-worth anything while none of its items (nor a trivially re-punctuated copy) is trained on,
-so the leak check normalises text the way the tokenizer does and compares it with every
-example under data/nlu and every entry under data/dict.
+worth anything while none of its items (nor a re-punctuated copy) is trained on, so the
+leak check normalises text the way the tokenizer does and compares it with every example
+under data/nlu and every entry under data/dict.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ KINDS = {"long", "dialect", "elderly", "asr", "short", "old_term"}
 SPOKEN_KINDS = {"dialect", "elderly", "asr"}
 MIN_ITEMS, MIN_LONG, MIN_SPOKEN = 300, 100, 100
 LONG_CHARS = 80
-# Shorter texts are too generic ("医保") to call a leak when found inside a longer example.
+# Shorter texts are too generic ("医保") to call a leak when inside a longer example.
 MIN_CONTAINED = 8
 # A training example this long (after normalisation) found inside a test narrative means
 # a piece of it was copied out.
@@ -72,7 +72,7 @@ def training_texts(data_root: Path) -> list[tuple[str, str]]:
 
 
 def leaks(items: list[dict], data_root: Path) -> list[str]:
-    """Describe every test item that appears, after normalisation, in the training data."""
+    """Describe every test item that appears, after normalisation, in training data."""
     train = [(where, canonical(text)) for where, text in training_texts(data_root)]
     exact = {}
     for where, text in train:
@@ -82,15 +82,16 @@ def leaks(items: list[dict], data_root: Path) -> list[str]:
         test = canonical(item["text"])
         if not test:
             continue
+        shown = repr(item["text"][:40])
         if test in exact:
-            problems.append(f"{item['text'][:40]!r} is a training example in {exact[test]}")
+            problems.append(f"{shown} is a training example in {exact[test]}")
             continue
         for where, text in train:
             if len(test) >= MIN_CONTAINED and test in text:
-                problems.append(f"{item['text'][:40]!r} is inside a training example in {where}")
+                problems.append(f"{shown} is inside a training example in {where}")
                 break
             if len(text) >= MIN_COPIED_PIECE and text in test:
-                problems.append(f"a piece of {item['text'][:40]!r} is a training example in {where}")
+                problems.append(f"a piece of {shown} is a training example in {where}")
                 break
     return problems
 
@@ -170,7 +171,8 @@ def test_leak_check_catches_a_piece_copied_out_of_a_narrative(tmp_path):
     (data / "dict").mkdir()
     narrative = "我妈买的A市医保，前一阵子在重庆帮我带孩子，摔倒了骨折住院，这种异地医保报销程序是怎么样"
     (data / "nlu" / "x.yml").write_text(
-        'version: "3.1"\nnlu:\n  - intent: ask_cross_region_settlement\n    examples: |\n'
+        'version: "3.1"\nnlu:\n  - intent: ask_cross_region_settlement\n'
+        "    examples: |\n"
         "      - 前一阵子在[重庆](city)帮我带孩子，摔倒了骨折住院\n"
         "      - 异地医保\n",
         encoding="utf-8",
