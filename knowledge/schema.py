@@ -127,20 +127,137 @@ def squash(text: str) -> str:
     return _WHITESPACE.sub("", text or "")
 
 
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_NUM = "零〇一二两三四五六七八九十百千万"
+# A Chinese numeral counts as a figure when a measure word follows it (六个月, 两年,
+# 十个百分点) or 百分之 precedes it (百分之二十). A lone 一 is left alone: 一站式,
+# 一次性, 一网通办 are not figures.
+_CN_MEASURE = re.compile(
+    rf"((?:[零〇一二两三四五六七八九]|十)[{_CN_NUM}]*)(?=个|年|月|日|天|周岁|岁|种|类|项|名|倍|次|元|家|人|批|档|成|周|小时|分钟|万|亿)")
+_CN_PERCENT = re.compile(rf"百分之((?:[零〇一二两三四五六七八九]|十)[{_CN_NUM}]*)")
+
+
+def cn_number(word: str) -> int | None:
+    """六 → 6, 十二 → 12, 二十 → 20, 一千 → 1000, 三万 → 30000; None if not a number."""
+    if not word or any(ch not in _CN_NUM for ch in word):
+        return None
+    total, section, digit = 0, 0, None
+    for ch in word:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            section += (1 if digit is None else digit) * _CN_UNITS[ch]
+            digit = None
+        elif ch == "万":
+            total += (section + (digit or 0)) * 10000
+            section, digit = 0, None
+    return total + section + (digit or 0)
+
+
+def arabic(text: str) -> str:
+    """Chinese figures rewritten as digits, so 六个月 and 6个月 are checked alike."""
+    def measure(m: re.Match) -> str:
+        if m.group(1) == "一":
+            return m.group(1)
+        n = cn_number(m.group(1))
+        return m.group(1) if n is None else str(n)
+
+    def percent(m: re.Match) -> str:
+        n = cn_number(m.group(1))
+        return m.group(0) if n is None else f"{n}%"
+
+    return _CN_MEASURE.sub(measure, _CN_PERCENT.sub(percent, text or ""))
+
+
 def numbers_in(text: str) -> set[str]:
-    return set(_NUMBER.findall(text or ""))
+    return set(_NUMBER.findall(arabic(text)))
+
+
+# Plan tasks told as if under way now (late 2026 the 2021–2025 plans are history).
+_PROGRESSIVE = re.compile(r"正(?:在|逐步|加快|着力|积极|全面|抓紧)")
+_INTENT = re.compile(
+    r"(?<![需只主重想不])(?:计划|即将|将|要|逐步)"
+    r"(?=推进|实现|建立|开展|推行|推广|改由|完善|扩大|建成|开通|落实|加快|纳入|提高|统一|健全|"
+    r"探索|让|覆盖|完成|实行|上线|启用|出台|全面|进一步|持续|做到|达到)")
+# A sentence that names the plan as the speaker ("规划提出…") may state its intentions.
+_ATTRIBUTED = re.compile(r"规划|目标")
+# "在推进/在试点…" is progressive too, unless the sentence is dated history (截至2020年…当时…).
+_ONGOING = re.compile(r"(?<![现正存所])在(?=拓展|推进|推广|建设|完善|推行|改革|扩大|探索|加快|试点|逐步)")
+_HISTORY = re.compile(r"20\d\d年|当时|截至|编制时")
+DOC_NO = re.compile(r"[\u4e00-\u9fa5]{1,8}〔\d{4}〕\d+号")
+_PAST_DEADLINE = re.compile(r"(20[0-2]\d)年(?:底)?(?:前|以前|之前)")
+_FUTURE_BY_YEAR = re.compile(r"到(20[0-2]\d)年[，,]?(?:将|要|会)")
+TODAY_YEAR = 2026
+
+
+def stale_phrases(text: str) -> list[str]:
+    """Phrases that present a plan task or a past deadline as something still ahead."""
+    found = []
+    for sentence in _SENTENCE_END.split(arabic(text or "")):
+        for m in _PROGRESSIVE.finditer(sentence):
+            found.append(sentence[m.start():m.end() + 6])
+        if not _HISTORY.search(sentence):
+            found += [sentence[m.start():m.end() + 6] for m in _ONGOING.finditer(sentence)]
+        if not _ATTRIBUTED.search(sentence):
+            found += [sentence[m.start():m.end() + 6] for m in _INTENT.finditer(sentence)]
+        for rx in (_PAST_DEADLINE, _FUTURE_BY_YEAR):
+            found += [m.group(0) for m in rx.finditer(sentence) if int(m.group(1)) <= TODAY_YEAR]
+    return found
+
+
+@dataclass(frozen=True)
+class Platforms:
+    """Apps, mini-programs and platforms an answer may name (``knowledge/platforms.yml``)."""
+
+    allowed: tuple[str, ...]   # every allowed spelling, longest first
+    watch: tuple[str, ...]     # platform names that need no suffix to be recognised
+
+    # A name followed by a platform suffix, quoted or not.
+    _QUOTED = re.compile(r"“([^”]{2,16})”\s*(?:APP|App|app|小程序|微信公众号|公众号|服务号|客户端|平台)")
+    _SUFFIXED = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9]{2,12}?)(?:APP|App|app|小程序|公众号|服务号|客户端)")
+    # Generic words before a suffix that name no particular platform.
+    _GENERIC = re.compile(r"(?:手机|移动端|具体的|当地的|各地的|相关|官方|微信|或|和|的)$")
+    # Verbs and particles that lead into a name ("打开××小程序") are not part of it.
+    _LEAD = re.compile(r"^(?:打开|进入|登录|关注|使用|通过|下载|搜索|可以|也可|用|在|或|和|的|到)+")
+
+    def unknown(self, text: str) -> list[str]:
+        masked = text or ""
+        for name in self.allowed:
+            masked = masked.replace(name, "▪")
+        found = [m.group(0) for m in self._QUOTED.finditer(masked)]
+        masked = self._QUOTED.sub("▪", masked)
+        for m in self._SUFFIXED.finditer(masked):
+            name = self._LEAD.sub("", m.group(1))
+            if name and not self._GENERIC.search(name) and "▪" not in name:
+                found.append(m.group(0)[len(m.group(1)) - len(name):])
+        found += [w for w in self.watch if w in masked]
+        return found
+
+
+def load_platforms(path: Path = KNOWLEDGE_DIR / "platforms.yml") -> Platforms:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    names: set[str] = set()
+    for name, info in (data.get("allowed") or {}).items():
+        names.add(str(name))
+        names.update(str(a) for a in (info or {}).get("spellings") or [])
+    watch = tuple(str(w) for w in data.get("watch") or [] if str(w) not in names)
+    return Platforms(tuple(sorted(names, key=len, reverse=True)), watch)
 
 
 class _Checker:
     """Collects errors while reading one file."""
 
-    def __init__(self, path: Path, topics: dict, hotline_numbers: set[str]):
+    def __init__(self, path: Path, topics: dict, hotline_numbers: set[str], platforms: Platforms):
         self.path = path
         self.name = path.name
         self.errors: list[str] = []
         self.topics = set(topics["topics"])
         self.person_types = set(topics["person_types"])
         self.hotline_numbers = hotline_numbers
+        self.platforms = platforms
 
     def error(self, item: str, fld: str, message: str) -> None:
         self.errors.append(f"{self.name}: {item}: {fld}: {message}")
@@ -172,8 +289,6 @@ class _Checker:
         if not document:
             self.error(item, "source.document", "is required")
         quote = str(src.get("quote") or "").strip()
-        if not quote:
-            self.error(item, "source.quote", "is required")
         as_of = src.get("as_of")
         if as_of is not None and not (isinstance(as_of, int) and 1990 <= as_of <= 2035):
             self.error(item, "source.as_of", f"must be a year, not {as_of!r}")
@@ -182,13 +297,29 @@ class _Checker:
             if quote and squash(quote) not in squash(plan_text):
                 self.error(item, "source.quote", "does not occur verbatim in the plan text")
         extra = {k: str(src.get(k) or "").strip() for k in ("says", "doc_no", "date", "found_at")}
+        if plan_title and document == plan_title:
+            if extra["says"]:
+                self.error(item, "source.says", "a plan is quoted verbatim in `quote`, not restated")
+        elif extra["says"]:
+            # A national rule in our own words must say which document, when, and
+            # where its text was read.
+            for key in ("date", "found_at"):
+                if not extra[key]:
+                    self.error(item, f"source.{key}", "is required with source.says")
+        if not quote and not extra["says"]:
+            self.error(item, "source.quote", "is required (or source.says for a national document)")
         return Source(document, str(src.get("section") or "").strip(), quote, as_of, **extra)
 
     def honest_numbers(self, item: str, fld: str, text: str, source: Source, plan_title: str | None) -> None:
         """A stated number must be quoted; a plan figure must say its year."""
-        allowed = numbers_in(source.quote) | self.hotline_numbers
+        # A plan's figures come from its verbatim quote; a national document's from
+        # the quote or from the own-words statement of the rule that cites it.
+        allowed = numbers_in(source.quote) | numbers_in(source.says) | self.hotline_numbers
         if source.as_of:
             allowed.add(str(source.as_of))
+        # A cited document number (国办发〔2024〕38号) is a name, not a figure.
+        for cited in DOC_NO.findall(f"{source.document} {source.doc_no}"):
+            text = text.replace(cited, "")
         unquoted = sorted(numbers_in(text) - allowed)
         if unquoted:
             self.error(item, fld, f"numbers not in the quoted source: {', '.join(unquoted)}")
@@ -200,6 +331,15 @@ class _Checker:
                 self.error(item, fld, f"a plan figure must name its year ({source.as_of}年…)")
             elif source.as_of > 2020 and not any(w in text for w in ("目标", "预期", "力争", "计划", "将")):
                 self.error(item, fld, "a plan target must be presented as a target (到…年目标…)")
+
+
+    def own_words(self, item: str, fld: str, text: str) -> None:
+        """Checks for text we wrote (not quotes): tense as of today, platform names."""
+        for phrase in stale_phrases(text):
+            self.error(item, fld, f"reads as under way or ahead, but the plan period is over: {phrase!r} "
+                                  "(say 2020年… for results, 规划提出…到2025年… for targets)")
+        for name in self.platforms.unknown(text):
+            self.error(item, fld, f"names a platform that is not in knowledge/platforms.yml: {name!r}")
 
 
 def _items(check: _Checker, raw: dict, section: str, seen: set[str], plan_title: str | None, plan_text: str | None):
@@ -222,7 +362,7 @@ def _items(check: _Checker, raw: dict, section: str, seen: set[str], plan_title:
 
 def read_place_file(
     path: Path, topics: dict | None = None, hotline_numbers: set[str] | None = None,
-    sources_dir: Path | None = None,
+    sources_dir: Path | None = None, platforms: Platforms | None = None,
 ) -> tuple[PlaceContent | None, list[str]]:
     """Parse and check one content file. Returns (content, errors).
 
@@ -232,7 +372,11 @@ def read_place_file(
     sources_dir = sources_dir or path.parent.parent / "sources"
     topics = topics or load_topics()
     hotline_numbers = hotline_numbers if hotline_numbers is not None else load_hotline_numbers()
-    check = _Checker(path, topics, hotline_numbers)
+    if platforms is None:
+        # A content folder may carry its own allow-list beside it (tests do).
+        local = path.parent.parent / "platforms.yml"
+        platforms = load_platforms(local if local.is_file() else KNOWLEDGE_DIR / "platforms.yml")
+    check = _Checker(path, topics, hotline_numbers, platforms)
     raw_bytes = path.read_bytes()
     try:
         raw = yaml.safe_load(raw_bytes.decode("utf-8"))
@@ -283,10 +427,15 @@ def read_place_file(
         for person in entry.applies_to:
             if person not in check.person_types:
                 check.error(item, "applies_to", f"unknown person type {person!r}")
-        for fld in ("answer", "brief"):
+        # Every text a resident may see is checked: numbers against the source,
+        # tense against today, platform names against the allow-list.
+        for fld in ("title", "answer", "brief"):
             check.honest_numbers(item, fld, getattr(entry, fld), source, plan_title)
-        for n, step in enumerate(entry.steps):
-            check.honest_numbers(item, f"steps[{n}]", step, source, plan_title)
+            check.own_words(item, fld, getattr(entry, fld))
+        for fld in LIST_FIELDS:
+            for n, line in enumerate(getattr(entry, fld)):
+                check.honest_numbers(item, f"{fld}[{n}]", line, source, plan_title)
+                check.own_words(item, f"{fld}[{n}]", line)
         for sentence in _SENTENCE_END.split(entry.brief):
             if len(sentence.strip()) > BRIEF_SENTENCE_MAX:
                 check.error(item, "brief", f"sentence longer than {BRIEF_SENTENCE_MAX} characters: {sentence.strip()[:20]}…")
@@ -301,6 +450,7 @@ def read_place_file(
             source=source,
         )
         check.honest_numbers(item, "text", fact.text, source, plan_title)
+        check.own_words(item, "text", fact.text)
         content.facts.append(fact)
     return content, check.errors
 
@@ -309,10 +459,13 @@ def read_all(content_dir: Path = CONTENT_DIR) -> list[PlaceContent]:
     """Read and check every content file; raise ContentError listing all problems."""
     topics = load_topics()
     hotline_numbers = load_hotline_numbers()
+    local = content_dir.parent / "platforms.yml"
+    platforms = load_platforms(local if local.is_file() else KNOWLEDGE_DIR / "platforms.yml")
     places: list[PlaceContent] = []
     errors: list[str] = []
     for path in sorted(content_dir.glob("*.yml")):
-        content, file_errors = read_place_file(path, topics, hotline_numbers, content_dir.parent / "sources")
+        content, file_errors = read_place_file(
+            path, topics, hotline_numbers, content_dir.parent / "sources", platforms)
         errors.extend(file_errors)
         if content is not None:
             places.append(content)

@@ -5,10 +5,20 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from knowledge.schema import CONTENT_DIR, SOURCES_DIR
+from knowledge.schema import CONTENT_DIR, KNOWLEDGE_DIR, SOURCES_DIR
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def write_platforms(folder: Path) -> Path:
+    """The real allow-list plus the test place's own official account."""
+    path = folder / "platforms.yml"
+    real = yaml.safe_load((KNOWLEDGE_DIR / "platforms.yml").read_text("utf-8"))
+    real["allowed"].update(yaml.safe_load((FIXTURES / "platforms_extra.yml").read_text("utf-8")))
+    path.write_text(yaml.safe_dump(real, allow_unicode=True), "utf-8")
+    return path
 
 
 @pytest.fixture
@@ -16,6 +26,7 @@ def content_dir(tmp_path: Path) -> Path:
     """A copy of knowledge/content and knowledge/sources that a test may change."""
     shutil.copytree(CONTENT_DIR, tmp_path / "content")
     shutil.copytree(SOURCES_DIR, tmp_path / "sources")
+    write_platforms(tmp_path)
     return tmp_path / "content"
 
 
