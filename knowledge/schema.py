@@ -178,7 +178,7 @@ def numbers_in(text: str) -> set[str]:
 # Plan tasks told as if under way now (late 2026 the 2021–2025 plans are history).
 _PROGRESSIVE = re.compile(r"正(?:在|逐步|加快|着力|积极|全面|抓紧)")
 _INTENT = re.compile(
-    r"(?<![需只主重想不])(?:计划|即将|将|要|逐步)"
+    r"(?:(?<![需只主重想不])(?:计划|即将|将|要|逐步)|(?<![不社机协工委大理])会)"
     r"(?=推进|实现|建立|开展|推行|推广|改由|完善|扩大|建成|开通|落实|加快|纳入|提高|统一|健全|"
     r"探索|让|覆盖|完成|实行|上线|启用|出台|全面|进一步|持续|做到|达到)")
 # A sentence that names the plan as the speaker ("规划提出…") may state its intentions.

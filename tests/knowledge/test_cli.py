@@ -24,6 +24,16 @@ def test_load_then_coverage(sqlite_url):
     for name in ("连云港市", "开州区", "长春市", "江门市", "正宁县"):
         assert name in cov.stdout
     assert "本地" in cov.stdout and "国家" in cov.stdout
+    # The aspect matrix of the key topics follows the topic matrix.
+    aspects = cov.stdout.split("aspects of the key topics", 1)[1]
+    for topic in ("ask_remote_care_filing 异地就医备案", "ask_chronic_disease_outpatient", "ask_enrolment",
+                  "ask_payment_channels"):
+        assert topic in aspects
+    header = next(line for line in aspects.splitlines() if "materials" in line)
+    assert header.split() == ["materials", "channels", "steps", "eligibility", "time", "offline", "proxy"]
+    kaizhou = next(line for line in aspects.splitlines() if line.startswith("开州区"))
+    assert kaizhou.split()[1:] == ["国家", "本地", "国家", "国家", "国家", "本地", "缺失"]
+    assert "aspect cells missing" in aspects
 
 
 def test_coverage_without_a_database_says_what_to_do(tmp_path):

@@ -176,3 +176,46 @@ def test_an_older_knowledge_table_is_rebuilt(tmp_path, content):
     assert {"eligibility", "validity", "offline", "proxy", "source_says"} <= columns
     assert _counts(engine)[1] == sum(len(p.entries) for p in content)
     engine.dispose()
+
+
+KEY_TOPICS = list(load_topics()["key_topics"])
+
+
+def test_key_topics_aspects_come_from_a_source(engine, content):
+    """The follow-ups residents ask most have a local or national answer."""
+    load(engine, content)
+    cov = KnowledgeStore(make_session_factory(engine)).aspect_coverage(KEY_TOPICS)
+    assert cov.topics == KEY_TOPICS and cov.aspects == ["materials", "channels", "steps", "eligibility",
+                                                         "time", "offline", "proxy"]
+    must = {
+        "ask_remote_care_filing": ("materials", "channels", "steps", "eligibility", "time", "offline"),
+        "ask_chronic_disease_outpatient": ("materials", "channels", "steps", "eligibility"),
+        "ask_enrolment": ("materials", "channels", "steps", "eligibility", "time", "offline", "proxy"),
+        "ask_payment_channels": ("channels", "steps", "eligibility", "time", "proxy"),
+    }
+    for place in cov.places:
+        for topic, aspects in must.items():
+            for aspect in aspects:
+                assert cov.cells[(place, topic, aspect)] != "missing", (place, topic, aspect)
+    # Local where the plan says it, national where only the national rules do.
+    assert cov.cells[("开州区", "ask_remote_care_filing", "offline")] == "local"
+    assert cov.cells[("正宁县", "ask_chronic_disease_outpatient", "eligibility")] == "local"
+    assert cov.cells[("长春市", "ask_remote_care_filing", "steps")] == "national"
+    assert cov.cells[("长春市", "ask_payment_channels", "offline")] == "local"
+
+
+def test_local_key_entries_carry_no_placeholder_procedure(content):
+    """A hotline step in a local entry would hide the national procedure."""
+    for place in content:
+        if place.is_national:
+            continue
+        for entry in place.entries:
+            if entry.topic in KEY_TOPICS:
+                assert not any("12393" in step for step in entry.steps), entry.id
+                assert entry.channels != ("12393医保服务热线",), entry.id
+
+
+def test_nicknames_of_other_cities_are_not_aliases(kb):
+    for nickname in ("春城", "港城"):  # 春城 is usually 昆明; 港城 names several ports
+        assert kb.resolve_place(nickname) is None
+    assert kb.resolve_place("北国春城").name == "长春市"

@@ -126,6 +126,8 @@ def test_stale_phrases_finds_the_issue_examples():
     assert stale_phrases("长春计划让异地就医备案能在网上审批")
     assert stale_phrases("医保费正逐步改由税务部门征收")
     assert stale_phrases("目标是2025年前完成")
+    assert stale_phrases("长春会扩大基层医院的医保定点")
+    assert stale_phrases("不会用手机的，可以到社会保险经办机构办") == []
     assert stale_phrases("规划提出，到2025年目标是参保率稳定在95%以上。") == []
     assert stale_phrases("2020年，门诊费用跨省直接结算也在试点。") == []
 
