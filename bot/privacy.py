@@ -82,7 +82,7 @@ class PrivacyDesk:
         pending = await self.store.get(key) is not None
         if pending and squashed in self._confirm:
             await self.store.delete(key)
-            return await self._forget(sender), True
+            return await self._forget(sender)
         if pending and squashed in self._cancel:
             await self.store.delete(key)
             return [{"text": self.wording("privacy.cancelled")}], False
@@ -99,14 +99,14 @@ class PrivacyDesk:
             await self.store.delete(key)  # moved on: a later "确认" must not delete
         return None
 
-    async def _forget(self, sender: str) -> list[dict[str, Any]]:
+    async def _forget(self, sender: str) -> tuple[list[dict[str, Any]], bool]:
         try:
             # Synchronous database work: off the event loop.
             counts = await asyncio.get_running_loop().run_in_executor(None, self.forget, sender)
         except Exception:
             log.exception("privacy: deleting a sender's records failed")
-            return [{"text": self.wording("privacy.delete_failed")}]
+            return [{"text": self.wording("privacy.delete_failed")}], False
         await self.store.delete(f"seen:{sender}")
         log.info("privacy: records deleted on request (%s)",
                  ", ".join(f"{k}={v}" for k, v in sorted((counts or {}).items())))
-        return [{"text": self.wording("privacy.deleted")}]
+        return [{"text": self.wording("privacy.deleted")}], True

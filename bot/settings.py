@@ -109,7 +109,8 @@ class Settings:
     client_ip_header: str = "X-Forwarded-For"
     rate_limit_per_address: int = 120
     rate_limit_per_api_key: int = 600
-    # What the privacy notice promises; the retention job enforces the same figures.
+    # What the privacy notice promises; the retention job (retention/) reads the same
+    # variables and enforces them.
     conversation_retention_days: int = 180
     resolved_ticket_retention_days: int = 365
     # Not from the environment: fixed limits, overridable in tests.
@@ -198,7 +199,7 @@ class Settings:
             rate_limit_per_api_key=number("RATE_LIMIT_PER_API_KEY", cls.rate_limit_per_api_key, int),
             conversation_retention_days=number("CONVERSATION_RETENTION_DAYS",
                                                cls.conversation_retention_days, int),
-            resolved_ticket_retention_days=number("RESOLVED_TICKET_RETENTION_DAYS",
+            resolved_ticket_retention_days=number("TICKET_RETENTION_DAYS",
                                                   cls.resolved_ticket_retention_days, int),
         )
         if settings.gateway_secret is None and not settings.production:

@@ -125,10 +125,13 @@ async def chat(request: web.Request) -> web.Response:
         # A session issued just now is a first contact; an API sender is looked up.
         first_contact=(caller.new_cookie is not None) if caller.channel == "web" else None,
     )
-    response = json_response(result.to_json())
+    body = result.to_json()
     cookie = caller.new_cookie
-    if result.forgotten and caller.channel == "web":
-        _, cookie = app[keys.SESSIONS].issue()  # the deleted conversation is not continued
+    if result.forgotten:
+        body["new_session"] = True  # the page clears the screen too
+        if caller.channel == "web":
+            _, cookie = app[keys.SESSIONS].issue()  # the deleted conversation is not continued
+    response = json_response(body)
     if cookie is not None:
         set_session_cookie(request, response, cookie)
     return response

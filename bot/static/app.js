@@ -17,12 +17,15 @@
     micListening: "正在听，请说话…",
     micNoPermission: "没有麦克风权限，请用文字输入。",
     micUnavailable: "这台设备暂时不能语音输入，请用文字输入。",
-    micRetry: "请再按住说一遍。",
     micNothing: "没听清，请再说一遍。",
+    // Without our own recogniser we do not fall back to the browser's: it would send
+    // the resident's voice to the browser maker's cloud service without asking.
+    micNotHere: "本站暂未开通语音输入，请用文字输入。",
     elderOn: "已打开长辈模式：字更大，回答会读出来。",
     elderOff: "已关闭长辈模式。",
   };
-  const KEYS = { sender: "yb.sender", place: "yb.place", elder: "yb.elder" };
+  // The conversation is the server's session cookie (HttpOnly): nothing about it here.
+  const KEYS = { place: "yb.place", elder: "yb.elder" };
   const SOURCE_PREFIX = /^\s*依据[:：]/;
   const TIMEOUT_MS = 15000;
 
@@ -42,17 +45,22 @@
   function load(key) {
     try { return localStorage.getItem(key); } catch (e) { return null; }
   }
-  function randomId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return "w" + Date.now().toString(36) + Math.random().toString(36).slice(2);
-  }
-
-  let sender = load(KEYS.sender);
-  if (!sender) { sender = "web-" + randomId(); store(KEYS.sender, sender); }
+  store("yb.sender", null); // left by older versions of this page, which chose their own id
 
   // ---- place and elder mode, remembered on this device ----------------------
+  // The places come from the knowledge base: a new place file appears here by itself.
   const savedPlace = load(KEYS.place);
-  if (savedPlace !== null && [...place.options].some((o) => o.value === savedPlace)) place.value = savedPlace;
+  fetch("/api/places").then((r) => r.json()).then((data) => {
+    for (const p of Array.isArray(data.places) ? data.places : []) {
+      if (!p || typeof p.name !== "string") continue;
+      const option = document.createElement("option");
+      option.value = p.name;
+      option.textContent = p.name;
+      place.append(option);
+    }
+    if (savedPlace !== null && [...place.options].some((o) => o.value === savedPlace)) place.value = savedPlace;
+    place.dataset.loaded = "1";
+  }).catch(() => { place.dataset.loaded = "1"; });
   place.addEventListener("change", () => store(KEYS.place, place.value));
 
   let elder = load(KEYS.elder) === "1";
@@ -124,7 +132,8 @@
     const p = document.createElement("p");
     p.textContent = T.ticket + String(handoff.ticket || "");
     const a = document.createElement("a");
-    const number = /^\d+$/.test(handoff.hotline) ? handoff.hotline : "12393";
+    // The hotline routing chose, as it is; anything but a phone number is not dialled.
+    const number = /^\d[\d-]*$/.test(String(handoff.hotline || "")) ? handoff.hotline : "12393";
     a.href = "tel:" + number;
     a.textContent = T.call + number;
     div.append(p, a);
@@ -140,7 +149,9 @@
   let player = null;
   function chineseVoice() {
     if (!window.speechSynthesis) return null;
-    const voices = speechSynthesis.getVoices();
+    // Only voices on this device: a network voice sends the reply text to the
+    // browser maker's service. Without one the gateway reads it (espeak-ng, local).
+    const voices = speechSynthesis.getVoices().filter((v) => v.localService === true);
     return voices.find((v) => /^zh[-_]CN/i.test(v.lang)) || voices.find((v) => /^(zh|cmn)/i.test(v.lang)) || null;
   }
   function speak(text) {
@@ -173,10 +184,11 @@
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
     let data = null;
     try {
-      const body = { sender: sender, text: text, mode: elder ? "elder" : "standard", channel: "web" };
+      const body = { text: text, mode: elder ? "elder" : "standard" };
       if (place.value) body.city = place.value;
       const resp = await fetch("/api/chat", {
         method: "POST",
+        credentials: "same-origin",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
         signal: controller.signal,
@@ -194,6 +206,10 @@
       status.textContent = "";
     }
     const replies = Array.isArray(data.replies) ? data.replies : [];
+    if (data.new_session) {
+      // The resident's records were deleted: the screen starts afresh as well.
+      for (const m of [...log.querySelectorAll(".msg")].slice(1)) m.remove();
+    }
     for (const r of replies) addBot(r);
     if (data.handoff) addHandoff(data.handoff);
     scrollDown();
@@ -221,37 +237,27 @@
   }
 
   // ---- push-to-talk ------------------------------------------------------------
-  // "server": record and POST /api/asr; "browser": SpeechRecognition; "none".
-  const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+  // Recorded here and recognised by the gateway's own ASR (/api/asr) only.
+  // "server": available; "unknown": not asked yet; "not-here": no ASR_URL; "none":
+  // this browser cannot record.
   const canRecord = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder);
-  let voiceInput = canRecord ? "server" : (Recognition ? "browser" : "none");
-  let recorder = null, chunks = [], recognition = null, holding = false;
+  let voiceInput = canRecord ? "unknown" : "none";
+  let recorder = null, chunks = [], holding = false;
 
-  function fallbackToBrowser() {
-    voiceInput = Recognition ? "browser" : "none";
-    applyElder(false);
-    status.textContent = voiceInput === "browser" ? T.micRetry : T.micUnavailable;
+  function voiceNotHere(announce) {
+    voiceInput = "not-here";
+    $("mic-help").textContent = T.micNotHere;
+    if (announce) status.textContent = T.micNotHere;
   }
 
   async function startTalking() {
+    if (voiceInput === "not-here") { status.textContent = T.micNotHere; return; }
     if (voiceInput === "none") { status.textContent = T.micUnavailable; return; }
     if (holding) return;
     holding = true;
     mic.textContent = T.micRelease;
     mic.classList.add("active");
     status.textContent = T.micListening;
-    if (voiceInput === "browser") {
-      recognition = new Recognition();
-      recognition.lang = "zh-CN";
-      recognition.interimResults = false;
-      recognition.onresult = (ev) => {
-        const text = ev.results[0] && ev.results[0][0] ? ev.results[0][0].transcript : "";
-        if (text.trim()) send(text); else status.textContent = T.micNothing;
-      };
-      recognition.onerror = () => { status.textContent = T.micNothing; };
-      recognition.start();
-      return;
-    }
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       chunks = [];
@@ -274,7 +280,6 @@
     holding = false;
     mic.textContent = T.micHold;
     mic.classList.remove("active");
-    if (recognition) { recognition.stop(); recognition = null; }
     if (recorder && recorder.state === "recording") recorder.stop();
   }
 
@@ -286,7 +291,7 @@
         headers: { "Content-Type": (blob.type || "audio/webm").split(";")[0] },
         body: blob,
       });
-      if (resp.status === 503) { fallbackToBrowser(); return; }
+      if (resp.status === 503) { voiceNotHere(true); return; }
       const data = await resp.json().catch(() => ({}));
       if (!resp.ok) { status.textContent = data.error || T.micUnavailable; return; }
       if (data.text && data.text.trim()) { status.textContent = ""; send(data.text); }
@@ -308,11 +313,17 @@
   });
   mic.addEventListener("contextmenu", (ev) => ev.preventDefault()); // long press on phones
 
-  // Does the server recognise speech? If not, use the browser's own recognition.
+  // Does the gateway recognise speech? If not, voice input is not offered here.
   fetch("/api/voice").then((r) => r.json()).then((v) => {
-    if (!v.asr && voiceInput === "server") voiceInput = Recognition ? "browser" : "none";
+    if (voiceInput === "unknown") { if (v.asr) voiceInput = "server"; else voiceNotHere(false); }
     applyElder(false);
   }).catch(() => applyElder(false));
+
+  // The session: a new one comes with the privacy notice, shown before anything is typed.
+  fetch("/api/session", { credentials: "same-origin" }).then((r) => r.json()).then((data) => {
+    for (const r of Array.isArray(data.replies) ? data.replies : []) addBot(r);
+    scrollDown();
+  }).catch(() => { /* the first message opens the session instead */ });
   if (window.speechSynthesis) speechSynthesis.getVoices(); // voices load asynchronously
   applyElder(false);
 })();

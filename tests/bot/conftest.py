@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy.orm import Session
 
+from bot.__main__ import AccessLogger
 from bot.app import create_app
 from bot.settings import Settings
 from knowledge.db import make_engine
@@ -39,6 +41,32 @@ def seed_places(url: str) -> None:
             session.merge(Place(id=pid, name=name, province=province, aliases=aliases, checksum="test"))
         session.commit()
     engine.dispose()
+
+
+def load_with_sixth_place(folder: Path) -> str:
+    """The real knowledge content plus 测试县 (tests/knowledge/fixtures/ceshi.yml),
+    validated and loaded by the knowledge package's own reader and loader into a
+    SQLite file under ``folder``; its URL. Broken real content fails here."""
+    import shutil
+
+    from knowledge.loader import load
+    from knowledge.schema import CONTENT_DIR, SOURCES_DIR, read_all
+    from tests.knowledge import conftest as knowledge_fixtures
+
+    fixtures = knowledge_fixtures.FIXTURES
+    shutil.copytree(CONTENT_DIR, folder / "content")
+    shutil.copytree(SOURCES_DIR, folder / "sources")
+    shutil.copy(fixtures / "ceshi.yml", folder / "content" / "ceshi.yml")
+    shutil.copy(fixtures / "ceshi.txt", folder / "sources" / "ceshi.txt")
+    if hasattr(knowledge_fixtures, "write_platforms"):  # the test place's own platform names
+        knowledge_fixtures.write_platforms(folder)
+    url = f"sqlite:///{folder / 'kb6.db'}"
+    engine = make_engine(url)
+    try:
+        load(engine, read_all(folder / "content"))
+    finally:
+        engine.dispose()
+    return url
 
 
 @pytest.fixture
@@ -81,7 +109,10 @@ def make_client(aiohttp_client):
                    **overrides) -> "aiohttp.test_utils.TestClient":  # noqa: F821
         kwargs = {"forget": forget} if forget is not None else {}
         app: web.Application = create_app(dataclasses.replace(settings, **overrides), **kwargs)
-        client = await aiohttp_client(app, headers=headers or {})
+        # The access log `python -m bot` writes (no query strings: openids live there).
+        server = TestServer(app)
+        await server.start_server(access_log_class=AccessLogger)
+        client = await aiohttp_client(server, headers=headers or {})
         if session:
             resp = await client.get("/api/session")
             assert resp.status == 200 and (await resp.json())["replies"][0]["kind"] == "privacy"

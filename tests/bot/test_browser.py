@@ -6,6 +6,7 @@ Screenshots go to tests/artifacts/.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.conftest import seed_places
+from tests.bot.conftest import load_with_sixth_place
 from tests.browser import browser, require_chromium, screenshot  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,12 +53,14 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 def gateway(tmp_path_factory):
     """A stand-in Rasa and the real gateway process; yields the gateway's URL."""
     tmp = tmp_path_factory.mktemp("browser")
-    db = f"sqlite:///{tmp / 'kb.db'}"
-    seed_places(db)
+    # The real places plus 测试县, a sixth one that exists only as a test fixture file.
+    db = load_with_sixth_place(tmp)
     rasa_port, gw_port = free_port(), free_port()
     env = {**os.environ, "GATEWAY_PORT": str(gw_port), "RASA_URLS": f"http://127.0.0.1:{rasa_port}",
-           "DATABASE_URL": db, "ACTION_SERVER_URL": "http://127.0.0.1:9", "RASA_TIMEOUT": "3",
-           "APP_ENV": "development", "RATE_LIMIT_PER_MINUTE": "1000"}
+           "DATABASE_URL": db, "TRACKER_DATABASE_URL": f"sqlite:///{tmp / 'tracker.db'}",
+           "ACTION_SERVER_URL": "http://127.0.0.1:9", "RASA_TIMEOUT": "3",
+           "GATEWAY_SECRET_FILE": str(tmp / "gateway-secret"),
+           "APP_ENV": "development", "RATE_LIMIT_PER_MINUTE": "1000", "RATE_LIMIT_PER_ADDRESS": "1000"}
     for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_AES_KEY", "REDIS_URL", "ASR_URL"):
         env.pop(name, None)
     procs = []
@@ -82,16 +85,37 @@ def gateway(tmp_path_factory):
                 proc.kill()
 
 
+# Stand-ins for the browser's speech services, installed before the page's script:
+# they record whether the page used them (headless Chromium has neither).
+FAKE_SPEECH = """
+window.__recognitions = 0;
+window.SpeechRecognition = window.webkitSpeechRecognition = function () {
+  window.__recognitions += 1; this.start = function () {}; this.stop = function () {};
+};
+const fakeSynth = { spoken: [], getVoices: () => VOICES,
+  speak: (u) => fakeSynth.spoken.push({ text: u.text, voice: u.voice ? u.voice.name : null }),
+  cancel: () => {} };
+Object.defineProperty(window, "speechSynthesis", { value: fakeSynth, configurable: true });
+window.SpeechSynthesisUtterance = function (text) { this.text = text; };
+window.__spoken = fakeSynth.spoken;
+"""
+
+
 @pytest.fixture
-def page(browser, gateway):
+def context(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 420, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context, gateway):
     page = context.new_page()
     page.csp_errors = []
     page.on("console", lambda m: page.csp_errors.append(m.text)
             if m.type == "error" and "Content Security Policy" in m.text else None)
     page.goto(gateway + "/")
-    yield page
-    context.close()
+    return page
 
 
 def shot(page, name: str) -> None:
@@ -108,6 +132,9 @@ def ask(page, text: str) -> None:
 
 def test_question_answer_source_and_buttons(page):
     expect = sync_api.expect
+    notice = page.locator("#log .msg.notice").first
+    expect(notice).to_contain_text("隐私说明")  # first contact: what is kept and for how long
+    expect(notice).to_contain_text("180天")
     expect(page.locator('a[href="tel:12393"]')).to_be_visible()
     expect(page.get_by_label("请输入您的问题")).to_be_visible()
     expect(page.locator("#repeat")).to_be_hidden()  # elder-only controls
@@ -129,12 +156,86 @@ def test_question_answer_source_and_buttons(page):
     assert page.csp_errors == []
 
 
-def test_place_selector_is_sent_and_remembered(page, gateway):
-    page.select_option("#place", "江门市")
+def test_place_selector_lists_the_knowledge_base_and_is_sent_and_remembered(page, gateway):
+    sync_api.expect(page.locator("#place option[value='测试县']")).to_have_count(1)
+    options = page.locator("#place option").all_text_contents()
+    assert options[0] == "未选择" and "测试县" in options and "连云港市" in options and len(options) == 7
+    page.select_option("#place", "测试县")  # a sixth place, added as one data file
     ask(page, "你好")
-    sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("（江门市）")
+    sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("（测试县）")
     page.reload()
-    assert page.input_value("#place") == "江门市"
+    sync_api.expect(page.locator("#place option[value='测试县']")).to_have_count(1)
+    assert page.input_value("#place") == "测试县"
+
+
+def test_conversation_is_the_servers_httponly_session(page, context, gateway):
+    with page.expect_request(lambda r: r.url.endswith("/api/chat")) as sent:
+        ask(page, "异地就医怎么备案")
+    assert "sender" not in sent.value.post_data_json  # the page names no conversation
+    [cookie] = [c for c in context.cookies() if c["name"] == "yb_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert "yb_session" not in page.evaluate("document.cookie")  # out of scripts' reach
+    assert page.evaluate("Object.keys(localStorage).filter(k => /sender/.test(k))") == []
+    page.reload()
+    sync_api.expect(page.locator("#log .msg.notice")).to_have_count(0)  # not a first contact
+    ask(page, "再说一遍")  # the same conversation continues after a reload
+    sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("异地就医前先办备案")
+
+
+def test_delete_my_records_with_confirmation_starts_afresh(page, context):
+    ask(page, "异地就医怎么备案")
+    before = next(c["value"] for c in context.cookies() if c["name"] == "yb_session")
+    ask(page, "删除我的记录")
+    confirm = page.locator("#log .msg.bot").last
+    sync_api.expect(confirm).to_contain_text("确认删除")
+    shot(page, "delete-confirm")
+    count = page.locator("#log .msg.bot").count()
+    confirm.get_by_role("button", name="确认删除").click()
+    sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("已删除")
+    assert page.locator("#log .msg.bot").count() < count  # the screen starts afresh too
+    sync_api.expect(page.locator("#log")).not_to_contain_text("异地就医前先办备案")
+    after = next(c["value"] for c in context.cookies() if c["name"] == "yb_session")
+    assert after != before
+    ask(page, "再说一遍")
+    sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("没有可以重复的内容")
+
+
+def test_no_silent_cloud_speech_recognition(context, gateway):
+    """No ASR_URL: the page says voice input is not available, and never starts the
+    browser's own (cloud) recognition."""
+    context.add_init_script("const VOICES = [];" + FAKE_SPEECH)
+    page = context.new_page()
+    page.goto(gateway + "/")
+    page.click("#elder-toggle")
+    sync_api.expect(page.locator("#mic-help")).to_contain_text("暂未开通语音输入")
+    page.locator("#mic").dispatch_event("pointerdown")
+    page.locator("#mic").dispatch_event("pointerup")
+    sync_api.expect(page.locator("#status")).to_contain_text("暂未开通语音输入")
+    assert page.evaluate("window.__recognitions") == 0
+
+
+@pytest.mark.parametrize("local, spoken_here", [(False, False), (True, True)])
+def test_read_aloud_uses_only_local_voices(context, gateway, local, spoken_here):
+    """A network voice would send the reply to the browser maker's service: then
+    the gateway reads it (espeak-ng) instead."""
+    voices = [{"name": "Cloud zh", "lang": "zh-CN", "localService": False}]
+    if local:
+        voices.append({"name": "Local zh", "lang": "zh-CN", "localService": True})
+    context.add_init_script(f"const VOICES = {json.dumps(voices)};" + FAKE_SPEECH)
+    page = context.new_page()
+    tts = []
+    page.on("request", lambda r: tts.append(r.url) if "/api/tts?" in r.url else None)
+    page.goto(gateway + "/")
+    page.click("#elder-toggle")
+    ask(page, "异地就医怎么备案")
+    if spoken_here:
+        sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("第一步")
+        page.wait_for_timeout(300)
+        assert [s["voice"] for s in page.evaluate("window.__spoken")] == ["Local zh"]
+        assert tts == []
+    else:
+        page.wait_for_timeout(1000)
+        assert page.evaluate("window.__spoken") == [] and len(tts) == 1
 
 
 def test_elder_mode_is_large_remembered_and_reads_aloud(page):
