@@ -1,15 +1,23 @@
-"""Answer service questions from the knowledge base, and refine them on follow-ups."""
+"""Answer service questions from the knowledge base, and refine them on follow-ups.
+
+Composition rule: the place's own entry answers first, under its own source line;
+whatever it lacks (steps, channels, materials, conditions, validity, offline ways,
+proxies) comes from the national entry under the national source line; an aspect
+no source gives is named as missing, with where to ask.
+"""
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import common
-from actions.common import ELDER, Context, say
+from actions import aspects, common
+from actions.aspects import Part
+from actions.common import ELDER, Context, SyncAction, say
+from actions.fallback import suggest_topics
 from actions.handoff import hand_off
 from knowledge.errors import EntryNotFound, KnowledgeError
 from knowledge.store import Answer, FactHit, KnowledgeStore
@@ -19,6 +27,8 @@ logger = logging.getLogger(__name__)
 # A fact joins an answer only when the question names it (a keyword hit scores ≥ 4).
 FACT_MIN_SCORE = 4.0
 PLAN_TOPIC = "ask_plan"
+# Elder mode names at most this many channels, to keep a spoken answer short.
+ELDER_CHANNELS = 2
 
 
 def _facts_block(place: str, facts: list[FactHit]) -> list[str]:
@@ -30,14 +40,59 @@ def _facts_block(place: str, facts: list[FactHit]) -> list[str]:
     return lines
 
 
-def compose(answer: Answer, ctx: Context, facts: list[FactHit], national: Answer | None = None) -> str:
-    """The reply text: answer, details, the data asked for, and the source line.
+def _sentences(items: tuple[str, ...]) -> str:
+    """Sentence-valued items (conditions, validity…) as one paragraph."""
+    return "".join(i if i[-1] in "。！？；" else f"{i}。" for i in items)
 
-    ``national`` supplements a local answer that has no steps with the national
-    procedure, under its own source line.
+
+def _steps_lines(steps: tuple[str, ...]) -> list[str]:
+    return [say("answer.step_line", n=i, step=s) for i, s in enumerate(steps, 1)]
+
+
+def _part_lines(part: Part) -> list[str]:
+    """One aspect inside a full answer: a short heading and its content."""
+    short = say(f"aspects.{part.aspect}.short")
+    if part.aspect == "steps":
+        return [short, *_steps_lines(part.items)]
+    if part.aspect in aspects.LIST_ASPECTS:
+        return [short + common.join(part.items)]
+    return [short + _sentences(part.items)]
+
+
+def _spoken_channels(items: tuple[str, ...]) -> str:
+    """Channels worth saying aloud: places and apps first, phone lines only if nothing else."""
+    numbers = common.hotline_numbers()
+    places = [c for c in items if not any(n in c for n in numbers)] or list(items)
+    return common.join(places[:ELDER_CHANNELS])
+
+
+def _elder_lines(parts: list[Part]) -> list[str]:
+    """Elder mode: the first step only, and where to go — still named, never just "call"."""
+    lines: list[str] = []
+    for part in parts:
+        if part.aspect == "steps":
+            lines.append(say("elder.first_step", step=part.items[0]))
+            if len(part.items) > 1:
+                lines.append(say("elder.more_steps"))
+        elif part.aspect == "channels":
+            lines.append(say("elder.channels", channels=_spoken_channels(part.items)))
+    return lines
+
+
+def compose(
+    answer: Answer, ctx: Context, facts: list[FactHit], national: Answer | None = None, where: str = "",
+) -> str:
+    """The reply text: answer, each aspect from its best source, and one source line per source.
+
+    ``national`` completes a local answer: the aspects the local entry lacks follow
+    under the national procedure's own source line. ``where`` ("请拨打…") ends the
+    answer when a procedure lacks a core aspect in every source.
     """
     lines: list[str] = []
     elder = ctx.mode == ELDER
+    parts = aspects.resolve_all(answer, national)
+    own = [p for p in parts.values() if p.source is answer]
+    supplement = [p for p in parts.values() if national is not None and p.source is national]
     if answer.scope == "national":
         if ctx.place:
             lines.append(say("answer.national_note_brief" if elder else "answer.national_note", place=ctx.place.name))
@@ -46,32 +101,79 @@ def compose(answer: Answer, ctx: Context, facts: list[FactHit], national: Answer
     person = ctx.person_type
     if person and answer.applies_to and person not in answer.applies_to and not elder:
         lines.append(say("answer.person_not_specific", person=person))
+
     if elder:
         lines.append(answer.brief)
-        if answer.steps:
-            lines.append(say("elder.first_step", step=answer.steps[0]))
-            if len(answer.steps) > 1:
-                lines.append(say("elder.more_steps"))
+        lines += _elder_lines(own)
         lines += [f.text for f in facts[:1]]
         lines.append(say("elder.source_line", source=answer.source.short))
+        national_lines = _elder_lines(supplement)
+        if national_lines:
+            lines.append(say("elder.national_part"))
+            lines += national_lines
+            lines.append(say("elder.source_line", source=national.source.short))
         return "\n".join(lines)
+
     lines.append(answer.answer)
-    if answer.steps:
-        lines.append(say("answer.steps_heading"))
-        lines += [say("answer.step_line", n=i, step=s) for i, s in enumerate(answer.steps, 1)]
-    if answer.channels:
-        lines.append(say("answer.channels_heading") + common.join(answer.channels))
-    if answer.materials:
-        lines.append(say("answer.materials_heading") + common.join(answer.materials))
+    for part in own:
+        lines += _part_lines(part)
     lines += _facts_block(ctx.place.name if ctx.place else "", facts)
     lines.append(say("answer.source_line", source=answer.source.short))
-    if national is not None:
+    if supplement:
         lines.append(say("answer.national_procedure"))
-        lines += [say("answer.step_line", n=i, step=s) for i, s in enumerate(national.steps, 1)]
-        if national.channels:
-            lines.append(say("answer.channels_heading") + common.join(national.channels))
+        for part in supplement:
+            lines += _part_lines(part)
         lines.append(say("answer.source_line", source=national.source.short))
+    # Only a procedure (some source has steps) is expected to list materials and channels.
+    missing = [parts[a] for a in aspects.CORE if parts[a].missing]
+    if where and missing and not parts["steps"].missing:
+        labels = common.join(say(f"aspects.{p.aspect}.label") for p in missing)
+        lines.append(say("answer.missing", labels=labels, where=where))
     return "\n".join(lines)
+
+
+def aspect_reply(
+    answer: Answer, national: Answer | None, ctx: Context, aspect: str, where: str, step_index: int = 0,
+) -> tuple[list[str], int | None]:
+    """One aspect of a topic: from the local entry, else national, else "no source says".
+
+    Returns the lines and, for steps read one at a time, the new step position.
+    """
+    title = answer.title
+    place = ctx.place.name if ctx.place else ""
+    part = aspects.resolve("steps" if aspect == "next_step" else aspect, answer, national)
+    lines: list[str] = []
+    if part.missing:
+        if aspect == "eligibility" and answer.applies_to:
+            lines.append(say("follow_up.eligibility_people", title=title, people=common.join(answer.applies_to)))
+            lines.append(say("answer.source_line", source=answer.source.short))
+            return lines, None
+        label = say(f"aspects.{aspect}.label")
+        return [say("follow_up.missing", title=title, label=label, where=where)], None
+
+    if part.source is not answer and place:
+        lines.append(say("follow_up.national_for_place", place=place))
+    elif answer.scope == "national" and aspect != "next_step":
+        lines.append(say("answer.national_note_brief"))
+    position: int | None = None
+    if aspect == "steps" and ctx.mode != ELDER:
+        lines.append(say("aspects.steps.heading", title=title))
+        lines += _steps_lines(part.items)
+    elif aspect in ("steps", "next_step"):
+        # Read aloud one step at a time; "下一步" moves on.
+        position = step_index + 1 if aspect == "next_step" else 0
+        if position >= len(part.items):
+            return [say("elder.last_step")], None
+        lines.append(say("elder.step", n=position + 1, step=part.items[position]))
+        lines.append(say("elder.last_step" if position == len(part.items) - 1 else "elder.more_steps"))
+    elif aspect in aspects.LIST_ASPECTS:
+        lines.append(say(f"aspects.{aspect}.heading", title=title))
+        lines.append(common.join(part.items))
+    else:
+        lines.append(say(f"aspects.{aspect}.heading", title=title))
+        lines.append(_sentences(part.items))
+    lines.append(say("answer.source_line", source=part.source.source.short))
+    return lines, position
 
 
 def _asks_for_figure(question: str) -> bool:
@@ -95,25 +197,40 @@ def _place_matters(kb: KnowledgeStore, topic: str) -> bool:
     return topic == PLAN_TOPIC or any(topic in topics for topics in kb.local_topics().values())
 
 
+def lookup(kb: KnowledgeStore, ctx: Context, topic: str) -> tuple[Answer, Answer | None]:
+    """The entry that answers ``topic`` here, and the national one that completes it."""
+    answer = kb.answer(topic, ctx.place.name if ctx.place else None, ctx.person_type)
+    national = None
+    if answer.scope == "local":
+        try:
+            national = kb.answer(topic, None, ctx.person_type)
+        except EntryNotFound:
+            national = None
+    return answer, national
+
+
 def answer_topic(
     dispatcher: CollectingDispatcher, tracker: Tracker, topic: str, question: str,
-    domain: dict[str, Any],
+    domain: dict[str, Any], aspect: str | None = None, announce: bool = False,
 ) -> list[EventType]:
-    """Answer ``topic`` for the resident's place, asking for the place if it matters."""
+    """Answer ``topic`` (or only its ``aspect``) for the resident's place.
+
+    Asks for the place first if it matters; the aspect waits in its slot meanwhile.
+    ``announce`` heads an aspect answer with the place and topic (a new question).
+    """
     kb = common.store()
+    if topic in aspects.NOT_PROCEDURES:
+        aspect = None
     try:
         ctx = common.context(tracker, kb)
         if ctx.place is None and _place_matters(kb, topic):
             if ctx.place_text:
-                dispatcher.utter_message(text=say("follow_up.place_unknown"))
+                dispatcher.utter_message(text=say("follow_up.place_unknown", places=_place_names(kb)))
             dispatcher.utter_message(text=say("ask.city"), buttons=common.city_buttons(kb))
-            return [SlotSet("pending_topic", topic)]
-        answer = kb.answer(topic, ctx.place.name if ctx.place else None, ctx.person_type)
-        facts = _relevant_facts(kb, ctx, topic, question)
-        national = None
-        if answer.scope == "local" and not answer.steps and ctx.mode != ELDER:
-            candidate = kb.answer(topic, None, ctx.person_type)
-            national = candidate if candidate.steps else None
+            return [SlotSet("pending_topic", topic), SlotSet("aspect", aspect)]
+        answer, national = lookup(kb, ctx, topic)
+        where = common.where_to_ask(kb, ctx.place, topic)
+        facts = [] if aspect else _relevant_facts(kb, ctx, topic, question)
     except EntryNotFound:
         logger.warning("no knowledge entry for %s", topic)
         return hand_off(dispatcher, tracker, domain, reason="no_answer", topic=topic,
@@ -123,16 +240,24 @@ def answer_topic(
         dispatcher.utter_message(text=say("errors.store_down"))
         return [SlotSet("pending_topic", None)]
 
-    text = compose(answer, ctx, facts, national)
+    events: list[EventType] = [SlotSet("topic", topic), SlotSet("pending_topic", None), SlotSet("aspect", None)]
+    if aspect:
+        index = int(tracker.get_slot("step_index") or 0) if tracker.get_slot("topic") == topic else 0
+        lines, position = aspect_reply(answer, national, ctx, aspect, where, index)
+        if announce or tracker.get_slot("topic") != topic:
+            # A new topic or place in the same message: say which one this is about.
+            lines.insert(0, say("answer.aspect_title", place=ctx.place.name if ctx.place else "", title=answer.title))
+        text = "\n".join(lines)
+        events.append(SlotSet("step_index", float(position or 0)))
+    else:
+        text = compose(answer, ctx, facts, national, where)
+        events.append(SlotSet("step_index", 0.0))
     dispatcher.utter_message(text=text)
     dispatcher.utter_message(json_message={"answer": {
         "topic": topic, "city": ctx.place.name if ctx.place else None,
         "entry_id": answer.id, "scope": answer.scope,
     }})
-    events: list[EventType] = [
-        SlotSet("topic", topic), SlotSet("pending_topic", None), SlotSet("step_index", 0.0),
-        SlotSet("last_answer", {"text": text}),
-    ]
+    events.append(SlotSet("last_answer", {"text": text}))
     if ctx.place:
         events.append(SlotSet("city", ctx.place.name))
     if answer.handoff:
@@ -140,98 +265,78 @@ def answer_topic(
     return events
 
 
-class ActionAnswerTopic(Action):
+def _place_names(kb: KnowledgeStore) -> str:
+    return common.join(p.name for p in kb.places())
+
+
+class ActionAnswerTopic(SyncAction):
     """Answers every service intent from the knowledge base."""
 
     def name(self) -> str:
         return "action_answer_topic"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        topic = common.intent_of(tracker)
-        if topic not in common.service_topics():
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        intent = common.intent_of(tracker)
+        text = tracker.latest_message.get("text") or ""
+        topic, aspect = intent, None
+        if topic in common.service_topics():
+            # "正宁县的居民医保在哪交": the place and the one thing asked, in one message.
+            aspect = aspects.detect(tracker.latest_message.get("entities") or [], text, service_intent=True)
+        else:
             topic = tracker.get_slot("topic") or ""
         if not topic:
             dispatcher.utter_message(text=say("ask.rephrase"), buttons=common.rephrase_buttons())
             return []
-        return answer_topic(dispatcher, tracker, topic, tracker.latest_message.get("text") or "", domain)
+        return answer_topic(dispatcher, tracker, topic, text, domain, aspect, announce=True)
 
 
-class ActionInform(Action):
-    """Follow-ups: a place for a pending question, or a detail of the last answer."""
+class ActionInform(SyncAction):
+    """Follow-ups: a place for a pending question, a new place or person type, or one aspect."""
 
     def name(self) -> str:
         return "action_inform"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         pending = tracker.get_slot("pending_topic")
         topic = pending or tracker.get_slot("topic")
-        entities = {e.get("entity") for e in tracker.latest_message.get("entities") or []}
-        kb = common.store()
+        entities = tracker.latest_message.get("entities") or []
+        text = tracker.latest_message.get("text") or ""
+        aspect = aspects.detect(entities, text)
+        if pending and not aspect:
+            # The aspect asked before we asked for the place.
+            aspect = tracker.get_slot("aspect") if tracker.get_slot("aspect") in aspects.CANONICAL else None
         if not topic:
-            try:
-                place = common.context(tracker, kb).place
-            except KnowledgeError:
-                place = None
-            if "city" in entities and place:
-                dispatcher.utter_message(text=say("follow_up.place_noted", place=place.name))
-                return [SlotSet("city", place.name)]
-            if "city" in entities:
-                dispatcher.utter_message(text=say("follow_up.place_unknown"))
-                return [SlotSet("city", None)]
-            dispatcher.utter_message(text=say("ask.inform_without_topic"))
-            return []
-        aspect = tracker.get_slot("aspect") if "aspect" in entities else None
-        if pending or not aspect:
-            # A new place or person type: answer the question again for them.
-            question = common.last_user_text_for(tracker, topic)
-            return [SlotSet("aspect", None)] + answer_topic(dispatcher, tracker, topic, question, domain)
-        return [SlotSet("aspect", None)] + _answer_aspect(dispatcher, tracker, kb, topic, aspect)
+            return _inform_without_topic(dispatcher, tracker, entities, aspect)
+        # A new place or person type with no aspect: the whole question again for them.
+        question = common.last_user_text_for(tracker, topic)
+        announce = bool(pending) or any(e.get("entity") == "city" for e in entities)
+        return answer_topic(dispatcher, tracker, topic, question, domain, aspect, announce)
 
 
-def _answer_aspect(
-    dispatcher: CollectingDispatcher, tracker: Tracker, kb: KnowledgeStore, topic: str, aspect: str,
+def _inform_without_topic(
+    dispatcher: CollectingDispatcher, tracker: Tracker, entities: list[dict], aspect: str | None,
 ) -> list[EventType]:
-    """One detail (materials, channels, steps, next step…) of the current topic."""
+    """A place, a person type or an aspect before any question: note it and ask what about."""
+    kb = common.store()
     try:
-        ctx = common.context(tracker, kb)
-        answer = kb.answer(topic, ctx.place.name if ctx.place else None, ctx.person_type)
+        place = common.context(tracker, kb).place
+        places = _place_names(kb)
     except KnowledgeError:
-        logger.exception("knowledge store unavailable")
-        dispatcher.utter_message(text=say("errors.store_down"))
-        return []
-    title = answer.title
-    events: list[EventType] = []
-    if aspect == "materials":
-        lines = [say("follow_up.materials", title=title), common.join(answer.materials)] if answer.materials \
-            else [say("follow_up.no_materials", title=title)]
-    elif aspect == "channels":
-        lines = [say("follow_up.channels", title=title), common.join(answer.channels)] if answer.channels \
-            else [say("follow_up.no_channels", title=title)]
-    elif aspect in ("steps", "next_step"):
-        lines, events = _steps(tracker, answer, ctx, aspect)
-    elif aspect == "eligibility":
-        lines = [say("follow_up.eligibility", title=title, people=common.join(answer.applies_to))] \
-            if answer.applies_to else [say("follow_up.eligibility_all", title=title)]
-    else:
-        lines = [say("follow_up.time", title=title)]
-    lines.append(say("answer.source_line", source=answer.source.short))
-    text = "\n".join(lines)
-    dispatcher.utter_message(text=text)
-    return events + [SlotSet("last_answer", {"text": text})]
-
-
-def _steps(tracker: Tracker, answer: Answer, ctx: Context, aspect: str) -> tuple[list[str], list[EventType]]:
-    if not answer.steps:
-        return [say("elder.no_steps" if ctx.mode == ELDER else "follow_up.no_steps", title=answer.title)], []
-    if aspect == "steps" and ctx.mode != ELDER:
-        lines = [say("answer.steps_heading")]
-        lines += [say("answer.step_line", n=i, step=s) for i, s in enumerate(answer.steps, 1)]
-        return lines, []
-    # "下一步": walk through the steps one at a time, for listening.
-    index = int(tracker.get_slot("step_index") or 0)
-    index = index + 1 if aspect == "next_step" else 0
-    if index >= len(answer.steps):
-        return [say("elder.last_step")], []
-    lines = [say("elder.step", n=index + 1, step=answer.steps[index])]
-    lines.append(say("elder.last_step" if index == len(answer.steps) - 1 else "elder.more_steps"))
-    return lines, [SlotSet("step_index", float(index))]
+        place, places = None, ""
+    names = {e.get("entity") for e in entities}
+    if aspect and aspect != "next_step":
+        text = tracker.latest_message.get("text") or ""
+        topics = suggest_topics(tracker.latest_message.get("intent_ranking") or [], text)
+        buttons = common.topic_buttons(topics, city=place.name if place else None, aspect=aspect)
+        dispatcher.utter_message(text=say("ask.aspect_without_topic", label=say(f"aspects.{aspect}.label")),
+                                 buttons=buttons + [common.human_button()])
+        events: list[EventType] = [SlotSet("aspect", None)]
+        return events + ([SlotSet("city", place.name)] if place else [])
+    if "city" in names and place:
+        dispatcher.utter_message(text=say("follow_up.place_noted", place=place.name))
+        return [SlotSet("city", place.name)]
+    if "city" in names:
+        dispatcher.utter_message(text=say("follow_up.place_unknown", places=places))
+        return [SlotSet("city", None)]
+    dispatcher.utter_message(text=say("ask.inform_without_topic"))
+    return []

@@ -1,15 +1,22 @@
 """Helpers shared by the actions: knowledge access, wording, conversation context."""
 from __future__ import annotations
 
+import abc
+import asyncio
 import atexit
 import functools
+import json
 import logging
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge.db import make_engine, make_session_factory
 from knowledge.schema import load_topics
@@ -18,21 +25,44 @@ from knowledge.store import KnowledgeStore, PlaceRef
 
 logger = logging.getLogger(__name__)
 
-WORDING_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "wording" / "actions.yml"
+WORDING_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "wording"
+WORDING_FILE = WORDING_DIR / "actions.yml"
+# The hand-off wording is shared with the hotline side, so it lives in hotline.yml.
+HOTLINE_WORDING_FILE = WORDING_DIR / "hotline.yml"
 ELDER = "elder"
+_TRUE = {"1", "true", "yes", "on"}
 
 
 @functools.lru_cache(maxsize=1)
 def wording() -> dict[str, Any]:
     with open(WORDING_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        data = yaml.safe_load(fh)
+    with open(HOTLINE_WORDING_FILE, encoding="utf-8") as fh:
+        data["handoff"] = yaml.safe_load(fh)["handoff"]
+    return data
 
 
 def say(key: str, **values: Any) -> str:
-    """Wording ``section.name`` from knowledge/wording/actions.yml, filled in."""
-    section, name = key.split(".", 1)
+    """Wording ``section.name`` (``section.name.field``) from knowledge/wording, filled in."""
+    node: Any = wording()
+    for part in key.split("."):
+        node = node[part]
     values.setdefault("hotline", default_hotline())
-    return wording()[section][name].format(**values)
+    return node.format(**values)
+
+
+def flag(name: str) -> bool:
+    """A deployment setting that is off unless the environment turns it on."""
+    return (os.environ.get(name) or "").strip().lower() in _TRUE
+
+
+# What the deployment really does after a hand-off (see knowledge/wording/hotline.yml).
+def transcript_visible() -> bool:
+    return flag("HANDOFF_TRANSCRIPT_VISIBLE")
+
+
+def callback_promised() -> bool:
+    return flag("HANDOFF_CALLBACK")
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,20 +89,25 @@ class _Resources:
         self._engine = None
         self._sessions = None
         self._store: KnowledgeStore | None = None
+        # Actions run in worker threads: two first turns must not build two engines.
+        self._lock = threading.Lock()
 
     @property
     def sessions(self):
-        if self._sessions is None:
-            self._engine = make_engine()
-            self._sessions = make_session_factory(self._engine)
-            atexit.register(self._engine.dispose)
-        return self._sessions
+        with self._lock:
+            if self._sessions is None:
+                self._engine = make_engine()
+                self._sessions = make_session_factory(self._engine)
+                atexit.register(self._engine.dispose)
+            return self._sessions
 
     @property
     def store(self) -> KnowledgeStore:
-        if self._store is None:
-            self._store = KnowledgeStore(self.sessions)
-        return self._store
+        sessions = self.sessions
+        with self._lock:
+            if self._store is None:
+                self._store = KnowledgeStore(sessions)
+            return self._store
 
     def reset(self) -> None:
         if self._engine is not None:
@@ -87,6 +122,26 @@ retrieval.warm_up()
 
 def store() -> KnowledgeStore:
     return resources.store
+
+
+class SyncAction(Action, metaclass=abc.ABCMeta):
+    """An action whose work (database, jieba) is blocking: it runs in a worker thread.
+
+    Subclasses implement ``name`` and ``handle``; the base itself is abstract, so
+    rasa_sdk's executor never registers it.
+    """
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
+
+    @abc.abstractmethod
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+               domain: dict[str, Any]) -> list[EventType]: ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        # Off the event loop: a slow database must not stall other residents' turns.
+        return await asyncio.to_thread(self.handle, dispatcher, tracker, domain)
 
 
 @dataclass(frozen=True)
@@ -161,15 +216,53 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
+def intent_payload(intent: str, **entities: Any) -> str:
+    """A button payload Rasa reads as ``intent`` with ``entities`` (empty values dropped)."""
+    values = {k: v for k, v in entities.items() if v}
+    return f"/{intent}{json.dumps(values, ensure_ascii=False)}" if values else f"/{intent}"
+
+
 def city_buttons(kb: KnowledgeStore) -> list[dict[str, str]]:
     """One button per place in the knowledge base: adding a place adds its button."""
-    return [{"title": p.name, "payload": f'/inform{{"city": "{p.name}"}}'} for p in kb.places()]
+    return [{"title": p.name, "payload": intent_payload("inform", city=p.name)} for p in kb.places()]
+
+
+def human_button() -> dict[str, str]:
+    return {"title": wording()["ask"]["human_button"], "payload": "/request_human"}
+
+
+def topic_buttons(topics: Iterable[str], **entities: Any) -> list[dict[str, str]]:
+    """A button per topic (label from knowledge/topics.yml), keeping the place etc."""
+    labels = service_topics()
+    return [{"title": labels[t], "payload": intent_payload(t, **entities)} for t in topics if t in labels]
 
 
 def rephrase_buttons() -> list[dict[str, str]]:
-    topics = service_topics()
-    buttons = [{"title": topics[t], "payload": f"/{t}"} for t in wording()["ask"]["rephrase_topics"]]
-    return buttons + [{"title": wording()["ask"]["human_button"], "payload": "/request_human"}]
+    return topic_buttons(wording()["ask"]["rephrase_topics"]) + [human_button()]
+
+
+def hotline_numbers() -> tuple[str, ...]:
+    """Every hotline number of the routing data (a channel naming one is only a phone line)."""
+    from hotline.routing import load_routing
+
+    return tuple(load_routing().hotlines)
+
+
+def where_to_ask(kb: KnowledgeStore | None, place: PlaceRef | None, topic: str | None) -> str:
+    """"Please call … or go to …": the routed hotline and the place's own service windows."""
+    from hotline import routing
+
+    try:
+        route = routing.route(place.id if place else None, topic, "no_answer", store=kb,
+                              place_name=place.name if place else None)
+    except Exception:  # noqa: BLE001 - the answer must still name a number
+        logger.warning("hotline routing failed", exc_info=True)
+        return say("where.hotline", name="", hotline=default_hotline())
+    numbers = hotline_numbers()
+    windows = [c for c in route.local_alternatives if not any(n in c for n in numbers)][:2]
+    if windows:
+        return say("where.hotline_and_windows", name=route.name, hotline=route.hotline, windows=join(windows))
+    return say("where.hotline", name=route.name, hotline=route.hotline)
 
 
 def join(items: Iterable[str], sep: str = "、") -> str:

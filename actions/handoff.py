@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import common
-from actions.common import ELDER, say
+from actions.common import ELDER, SyncAction, say
 from hotline import routing, tickets
 from knowledge.errors import KnowledgeError
 
@@ -64,7 +64,10 @@ def hand_off(
         if mode == ELDER:
             lines.append(say("handoff.ticket_spoken", code_spoken="、".join(code)))
         else:
-            lines.append(say("handoff.ticket", code=code))
+            # Promise only what this deployment does (settings; default: no promise).
+            lines.append(say("handoff.ticket_transcript" if common.transcript_visible() else "handoff.ticket", code=code))
+        if common.callback_promised():
+            lines.append(say("handoff.callback"))
     else:
         lines.append(say("handoff.no_ticket"))
     if route.what_to_say:
@@ -78,13 +81,13 @@ def hand_off(
     return [SlotSet("last_answer", {"text": text})]
 
 
-class ActionHandoff(Action):
+class ActionHandoff(SyncAction):
     """A resident asks for a person (or complains): route to 12393 / 12345."""
 
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = common.intent_of(tracker)
         reason = "complain" if intent == "complain" else "request_human"
         lead = say("handoff.complain_intro") if reason == "complain" else None

@@ -10,7 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
 from hotline.models import create_schema
+from knowledge.db import make_engine, make_session_factory
+from knowledge.loader import load
+from knowledge.store import KnowledgeStore
 from tests.conftest import ROOT
+
+# The four questions residents ask most; every aspect of each is tested.
+KEY_TOPICS = ("ask_remote_care_filing", "ask_chronic_disease_outpatient", "ask_enrolment", "ask_payment_channels")
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +34,22 @@ def action_db(kb_engine, sqlite_url, monkeypatch):
     common.resources.reset()
 
 
+@pytest.fixture(scope="module")
+def shared_kb(tmp_path_factory, content):
+    """One loaded knowledge base for a module of read-only tests (the matrix tests)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('kb') / 'assistant.db'}"
+    engine = make_engine(url)
+    load(engine, content)
+    create_schema(engine)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DATABASE_URL", url)
+    common.resources.reset()
+    yield KnowledgeStore(make_session_factory(engine))
+    common.resources.reset()
+    patch.undo()
+    engine.dispose()
+
+
 class Conversation:
     """Builds trackers turn by turn, the way Rasa hands them to the action server."""
 
@@ -38,11 +60,13 @@ class Conversation:
         self.events: list[dict[str, Any]] = []
         self.latest: dict[str, Any] = {}
 
-    def user(self, text: str, intent: str, entities: list[dict] | None = None, **metadata) -> Tracker:
+    def user(self, text: str, intent: str, entities: list[dict] | None = None,
+             ranking: list[dict] | None = None, **metadata) -> Tracker:
         meta = {**self.metadata, **metadata}
         entities = entities or []
-        self.latest = {"text": text, "intent": {"name": intent, "confidence": 0.93},
-                       "intent_ranking": [{"name": intent, "confidence": 0.93}],
+        confidence = ranking[0]["confidence"] if ranking else 0.93
+        self.latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
+                       "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
                        "entities": entities, "metadata": meta}
         self.events.append({"event": "user", "text": text, "parse_data": self.latest, "metadata": meta})
         # Slots filled from entities, as Rasa's slot mappings do before the action runs.

@@ -1,9 +1,12 @@
-"""Hand-off with a ticket staff can look up; fallbacks; repeating the last answer."""
+"""Hand-off with a ticket staff can look up; its promises; repeating the last answer.
+
+Fallbacks and their hand-off: test_fallback.py."""
 from __future__ import annotations
 
 from actions.answers import ActionAnswerTopic
 from actions.common import resources
-from actions.dialogue import ActionFallback, ActionRepeat
+from actions.common import say
+from actions.dialogue import ActionRepeat
 from actions.handoff import ActionHandoff
 from hotline import tickets
 from tests.actions.conftest import Conversation, entity
@@ -12,7 +15,7 @@ ID_CARD, MOBILE = "11010519491231002X", "13912345678"
 
 
 def texts(messages) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
+    return "\n".join(m["text"] for m in messages if m.get("text"))
 
 
 def handoff_payload(messages) -> dict | None:
@@ -35,30 +38,6 @@ async def test_request_human_files_a_ticket_staff_can_read(action_db, domain):
     stored = repr(ticket.transcript) + repr(ticket.slots)
     assert "长春的慢特病怎么认定" in stored
     assert ID_CARD not in stored and MOBILE not in stored
-
-
-async def test_two_fallbacks_in_a_row_hand_off(action_db, domain):
-    convo = Conversation(metadata={"city": "开州区"})
-    convo.user("嗯那个就是那个啥", "nlu_fallback")
-    messages, _ = await convo.run(ActionFallback(), domain)
-    assert "换个说法" in messages[0]["text"] and handoff_payload(messages) is None
-    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
-    convo.user("就那个事儿你懂的", "nlu_fallback")
-    messages, _ = await convo.run(ActionFallback(), domain)
-    payload = handoff_payload(messages)
-    assert payload and payload["hotline"] == "12393"
-    summary = tickets.unanswered_summary(resources.sessions, days=1)
-    assert summary.to_json()  # both fallbacks were recorded for the knowledge-base to-do list
-
-
-async def test_a_fallback_after_an_understood_message_asks_again(action_db, domain):
-    convo = Conversation()
-    convo.user("嗯那个就是那个啥", "nlu_fallback")
-    await convo.run(ActionFallback(), domain)
-    convo.user("你好", "greet")
-    convo.user("就那个事儿你懂的", "nlu_fallback")
-    messages, _ = await convo.run(ActionFallback(), domain)
-    assert handoff_payload(messages) is None
 
 
 async def test_complaint_answers_and_hands_off(action_db, domain):
@@ -98,3 +77,28 @@ async def test_a_complaint_about_another_department_goes_to_12345(action_db, dom
     messages, _ = await convo.run(ActionAnswerTopic(), domain)
     assert handoff_payload(messages)["hotline"] == "12345"
     assert "12345" in texts(messages)
+
+
+async def test_handoff_promises_nothing_the_deployment_does_not_do(action_db, domain, monkeypatch):
+    """Off by default: no "staff can see our chat", no "we will call you back"."""
+    monkeypatch.delenv("HANDOFF_TRANSCRIPT_VISIBLE", raising=False)
+    monkeypatch.delenv("HANDOFF_CALLBACK", raising=False)
+    convo = Conversation(metadata={"city": "长春市"})
+    convo.user("转人工", "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    code = handoff_payload(messages)["ticket"]
+    reply = texts(messages)
+    assert say("handoff.ticket", code=code) in reply
+    assert say("handoff.ticket_transcript", code=code) not in reply and say("handoff.callback") not in reply
+    assert "刚才的对话" not in reply and "联系您" not in reply
+
+
+async def test_handoff_promises_follow_the_settings(action_db, domain, monkeypatch):
+    monkeypatch.setenv("HANDOFF_TRANSCRIPT_VISIBLE", "1")
+    monkeypatch.setenv("HANDOFF_CALLBACK", "true")
+    convo = Conversation(metadata={"city": "长春市"})
+    convo.user("转人工", "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    code = handoff_payload(messages)["ticket"]
+    reply = texts(messages)
+    assert say("handoff.ticket_transcript", code=code) in reply and say("handoff.callback") in reply

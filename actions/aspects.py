@@ -1,0 +1,117 @@
+"""One detail of a topic (materials, channels, steps…): which one was asked, and
+which source gives it — the place's own entry, else the national one, else none.
+
+Pure functions over the store's ``Answer`` objects, so the composition rules can be
+tested and reused without a tracker.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from actions import common
+from knowledge.schema import ASPECT_FIELDS
+from knowledge.store import Answer
+from textproc import normalize
+
+# Aspect → the entry field that holds it (the knowledge contract); ``next_step``
+# walks through ``steps``. A full answer lists them in this display order.
+FIELDS = ASPECT_FIELDS
+ASPECTS = ("steps", "channels", "materials", "eligibility", "time", "offline", "proxy")
+CANONICAL = frozenset(FIELDS) | {"next_step"}
+# Short names, listed with "、"; the other aspects are sentences.
+LIST_ASPECTS = frozenset({"channels", "materials"})
+# Parts of a procedure every answer should cover; if no source has one, the answer says so.
+CORE = ("steps", "channels", "materials")
+# Topics whose answers are not procedures: no aspect answers for them.
+NOT_PROCEDURES = frozenset({"ask_plan", "complain"})
+_SENTENCE_END = re.compile(r"[。！？!?\n]+")
+
+
+@dataclass(frozen=True)
+class Part:
+    """An aspect as answered: its items and the entry they come from (None: no source)."""
+
+    aspect: str
+    items: tuple[str, ...]
+    source: Answer | None
+
+    @property
+    def missing(self) -> bool:
+        return self.source is None
+
+
+def _only_hotlines(items: Iterable[str]) -> bool:
+    numbers = common.hotline_numbers()
+    return all(any(n in item for n in numbers) for item in items)
+
+
+def items_of(answer: Answer | None, aspect: str) -> tuple[str, ...]:
+    """What ``answer`` says about ``aspect``; () when it says nothing useful.
+
+    A channel list that is only hotline numbers does not say where to go: the
+    national channels (app, window) then complete it.
+    """
+    if answer is None:
+        return ()
+    field = FIELDS["steps" if aspect == "next_step" else aspect]
+    values = tuple(v for v in getattr(answer, field) if v)
+    if aspect == "channels" and values and _only_hotlines(values):
+        return ()
+    return values
+
+
+def resolve(aspect: str, answer: Answer, national: Answer | None) -> Part:
+    """``aspect`` from the entry answered, else from the national entry, else missing."""
+    own = items_of(answer, aspect)
+    if own:
+        return Part(aspect, own, answer)
+    if national is not None and national is not answer:
+        supplement = items_of(national, aspect)
+        if supplement:
+            return Part(aspect, supplement, national)
+    return Part(aspect, (), None)
+
+
+def resolve_all(answer: Answer, national: Answer | None) -> dict[str, Part]:
+    return {a: resolve(a, answer, national) for a in ASPECTS}
+
+
+def _cues() -> list[tuple[str, tuple[str, ...]]]:
+    return [(name, tuple(spec.get("cues") or ())) for name, spec in common.wording()["aspects"].items()]
+
+
+def from_text(text: str, exclude: Iterable[str] = ()) -> str | None:
+    """The aspect the resident's words ask about, by the cues of the wording file."""
+    if not text:
+        return None
+    skip = set(exclude)
+    plain = normalize(text).lower()
+    for name, cues in _cues():
+        if name not in skip and any(cue.lower() in plain for cue in cues):
+            return name
+    return None
+
+
+def detect(entities: list[dict], text: str, *, service_intent: bool = False) -> str | None:
+    """The aspect a message asks about: the NLU's ``aspect`` entity, else the words.
+
+    An entity value that is not canonical (an older model, a raw span such as
+    "啥子材料") is read by the cues too. A full service question ("异地就医备案怎么办")
+    always mentions a procedure, so there steps are not taken from the words.
+    """
+    values = [str(e.get("value") or "") for e in entities if e.get("entity") == "aspect"]
+    for value in values:
+        if value in CANONICAL:
+            return value
+    exclude = ("steps", "next_step") if service_intent else ()
+    for value in values:
+        found = from_text(value, exclude)
+        if found:
+            return found
+    if service_intent:
+        # In a long story the question is its last sentence; earlier ones are context.
+        sentences = [s for s in _SENTENCE_END.split(text or "") if s.strip()]
+        text = sentences[-1] if sentences else ""
+    return from_text(text, exclude)

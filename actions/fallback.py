@@ -1,0 +1,128 @@
+"""Not understood: offer the likeliest topics for this text; the second miss hands off.
+
+``suggest_topics`` is pure (no tracker, no database) so the NLU evaluation can
+measure how often the right topic is among the ones offered.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import common
+from actions.common import SyncAction, say
+from actions.handoff import hand_off
+from knowledge import retrieval
+from knowledge.errors import KnowledgeError
+
+logger = logging.getLogger(__name__)
+
+# Weight of the knowledge-base match beside the classifier's confidence (0–1): a
+# strong match (score ≥ RETRIEVAL_FULL, e.g. a topic title in the text) counts half as
+# much as a certain classification; matches below RETRIEVAL_MIN (a shared character
+# or two) are noise on short texts and count nothing.
+RETRIEVAL_WEIGHT = 0.5
+RETRIEVAL_FULL = 10.0
+RETRIEVAL_MIN = 3.0
+
+
+@dataclass(frozen=True)
+class _TopicDoc:
+    topic: str
+    text: str
+    keywords: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=1)
+def _topic_docs() -> tuple[_TopicDoc, ...]:
+    """One document per service topic: its label and every entry's title and answers."""
+    from knowledge.schema import ContentError, read_all
+
+    labels = common.service_topics()
+    texts: dict[str, list[str]] = {t: [label] for t, label in labels.items()}
+    titles: dict[str, set[str]] = {t: {label} for t, label in labels.items()}
+    try:
+        content = read_all()
+    except (ContentError, OSError):
+        logger.exception("knowledge content unreadable; suggestions use the classifier only")
+        content = []
+    for place in content:
+        for entry in place.entries:
+            if entry.topic in texts:
+                texts[entry.topic] += [entry.title, entry.answer, entry.brief]
+                titles[entry.topic].add(entry.title)
+    return tuple(_TopicDoc(t, " ".join(texts[t]), tuple(sorted(titles[t]))) for t in labels)
+
+
+def suggest_topics(intent_ranking: list[dict], text: str, limit: int = 3) -> list[str]:
+    """The ``limit`` likeliest service topics for ``text``, best first.
+
+    Combines the classifier's ranking (control intents and ``nlu_fallback`` are not
+    topics and are skipped) with a keyword match of the text against the knowledge
+    base, so a question the classifier half-recognised still gets its topic offered.
+    """
+    topics = common.service_topics()
+    order: dict[str, int] = {}
+    scores: dict[str, float] = {}
+    for item in intent_ranking or []:
+        name = item.get("name")
+        if name in topics and name not in scores:
+            order[name] = len(order)
+            scores[name] = max(0.0, float(item.get("confidence") or 0.0))
+    hits = retrieval.rank(text or "", _topic_docs(), fields=("text",), keywords_field="keywords",
+                          limit=max(limit * 2, 6))
+    if hits:
+        best = hits[0].score
+        for hit in hits:
+            if hit.score < RETRIEVAL_MIN:
+                continue
+            topic = hit.item.topic
+            order.setdefault(topic, len(order))
+            strength = min(hit.score / RETRIEVAL_FULL, 1.0) * hit.score / best
+            scores[topic] = scores.get(topic, 0.0) + RETRIEVAL_WEIGHT * strength
+    ranked = sorted((t for t, s in scores.items() if s > 0), key=lambda t: (-scores[t], order[t]))
+    return ranked[:limit]
+
+
+def _choices(labels: list[str]) -> str:
+    return say("fallback.choice_or").join(labels)
+
+
+class ActionFallback(SyncAction):
+    """Low NLU confidence: "您是想问：…？" with the likeliest topics; twice in a row, hand off."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if common.consecutive_fallbacks(tracker) >= 2:
+            return hand_off(dispatcher, tracker, domain, reason="fallback", lead=say("handoff.fallback_reason"))
+        text = tracker.latest_message.get("text") or ""
+        place = None
+        try:
+            from hotline import tickets
+
+            place = common.context(tracker, common.store()).place
+            tickets.record_unanswered(
+                common.resources.sessions, place=place.name if place else None,
+                topic=None, text=text, reason="fallback",
+            )
+        except Exception:  # noqa: BLE001 - analytics must never block the reply
+            logger.warning("could not record an unanswered question", exc_info=True)
+        try:
+            topics = suggest_topics(tracker.latest_message.get("intent_ranking") or [], text)
+        except KnowledgeError:
+            topics = []
+        if not topics:
+            dispatcher.utter_message(text=say("ask.rephrase"), buttons=common.rephrase_buttons())
+            return []
+        labels = common.service_topics()
+        buttons = common.topic_buttons(topics, city=place.name if place else None)
+        dispatcher.utter_message(text=say("fallback.suggest", choices=_choices([labels[t] for t in topics])),
+                                 buttons=buttons + [common.human_button()])
+        return []

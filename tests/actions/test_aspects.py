@@ -1,0 +1,181 @@
+"""Follow-up aspects of the four key topics, for every place, in standard and elder mode.
+
+Expected content is read from the loaded knowledge base, never written here: the
+rule under test is "the place's own entry, else the national entry, else say that
+no source gives it and where to ask".
+"""
+from __future__ import annotations
+
+import pytest
+
+from actions import aspects, common
+from actions.answers import ActionAnswerTopic, ActionInform
+from actions.common import say
+from knowledge.schema import ASPECT_FIELDS
+from tests.actions.conftest import KEY_TOPICS, Conversation, entity
+
+# What residents type for each aspect (the NLU tags the canonical value).
+FOLLOW_UPS = {
+    "materials": "要带啥子材料",
+    "channels": "在哪里办",
+    "steps": "流程是啥样的",
+    "eligibility": "谁能办",
+    "time": "多久能办好",
+    "offline": "不用手机怎么办",
+    "proxy": "可以让我儿子帮我去办不",
+}
+QUESTIONS = {
+    "ask_remote_care_filing": "异地就医备案怎么办",
+    "ask_chronic_disease_outpatient": "门诊慢特病咋申请",
+    "ask_enrolment": "医保参保登记怎么办",
+    "ask_payment_channels": "想问一下交医保费的事",
+}
+MODES = ("standard", "elder")
+
+
+def texts(messages) -> str:
+    return "\n".join(m["text"] for m in messages if m.get("text"))
+
+
+def useful(answer, aspect: str) -> tuple[str, ...]:
+    """What an entry says about an aspect; a channel list of phone numbers only says nothing."""
+    values = tuple(v for v in getattr(answer, ASPECT_FIELDS[aspect]) if v)
+    hotlines = common.hotline_numbers()
+    if aspect == "channels" and values and all(any(n in v for n in hotlines) for v in values):
+        return ()
+    return values
+
+
+def expected_source(kb, topic: str, place: str, aspect: str):
+    local = kb.answer(topic, place)
+    national = kb.answer(topic, None)
+    if useful(local, aspect):
+        return local, local, useful(local, aspect)
+    if local.scope == "local" and useful(national, aspect):
+        return local, national, useful(national, aspect)
+    return local, None, ()
+
+
+async def follow_up(kb, place: str, topic: str, mode: str, aspect: str, text: str | None = None,
+                    tag: bool = True):
+    convo = Conversation(sender=f"{place}-{topic}-{aspect}-{mode}", metadata={"city": place, "mode": mode})
+    convo.user(QUESTIONS[topic], topic)
+    await convo.run(ActionAnswerTopic(), {})
+    text = text or FOLLOW_UPS[aspect]
+    convo.user(text, "inform", [entity("aspect", aspect, text)] if tag else [])
+    messages, _ = await convo.run(ActionInform(), {})
+    return texts(messages), convo
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("aspect", aspects.ASPECTS)
+@pytest.mark.parametrize("topic", KEY_TOPICS)
+async def test_each_aspect_comes_from_the_best_source_or_says_none_does(shared_kb, topic, aspect, mode):
+    kb = shared_kb
+    for place in kb.places():
+        reply, convo = await follow_up(kb, place.name, topic, mode, aspect)
+        local, source, items = expected_source(kb, topic, place.name, aspect)
+        where = common.where_to_ask(kb, place, topic)
+        case = f"{place.name} {topic} {aspect} {mode}: {reply}"
+        if source is None:
+            if aspect == "eligibility" and local.applies_to:
+                assert common.join(local.applies_to) in reply, case
+                continue
+            assert reply == say("follow_up.missing", title=local.title,
+                                label=say(f"aspects.{aspect}.label"), where=where), case
+            continue
+        assert f"依据：{source.source.short}" in reply, case
+        if source is not local:
+            assert say("follow_up.national_for_place", place=place.name) in reply, case
+        if aspect == "steps" and mode == "elder":
+            assert say("elder.step", n=1, step=items[0]) in reply, case
+            assert all(step not in reply for step in items[1:] if step not in items[0]), case
+        else:
+            assert all(item in reply for item in items), case
+        # Only the aspect asked: the other lists of the topic stay out of the reply.
+        for other in ("materials", "channels", "steps"):
+            if other == aspect:
+                continue
+            _, _, other_items = expected_source(kb, topic, place.name, other)
+            for item in other_items:
+                if not any(item in mine or mine in item for mine in items) and item not in where:
+                    assert item not in reply, f"{other} leaked into {case}"
+        assert convo.slots["topic"] == topic
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("topic", KEY_TOPICS)
+async def test_where_to_go_never_answers_with_the_materials_list(shared_kb, topic, mode):
+    """A regression seen before: "在哪里办" returned the materials."""
+    kb = shared_kb
+    for place in kb.places():
+        reply, _ = await follow_up(kb, place.name, topic, mode, "channels", "在哪里办")
+        _, _, channels = expected_source(kb, topic, place.name, "channels")
+        _, _, materials = expected_source(kb, topic, place.name, "materials")
+        for item in materials:
+            if not any(item in c for c in channels):
+                assert item not in reply, (place.name, topic, reply)
+        assert say("aspects.materials.heading", title=kb.answer(topic, place.name).title) not in reply
+
+
+@pytest.mark.parametrize("topic", KEY_TOPICS)
+async def test_aspect_found_in_the_words_when_the_nlu_did_not_tag_it(shared_kb, topic):
+    """"要带啥子" after a chronic-disease answer gave 办理时限: it must give materials."""
+    kb = shared_kb
+    for place in kb.places():
+        tagged, _ = await follow_up(kb, place.name, topic, "standard", "materials", "要带啥子")
+        untagged, _ = await follow_up(kb, place.name, topic, "standard", "materials", "要带啥子", tag=False)
+        timed, _ = await follow_up(kb, place.name, topic, "standard", "time")
+        assert untagged == tagged and untagged != timed
+
+
+async def test_next_step_reads_the_steps_one_at_a_time(shared_kb):
+    kb = shared_kb
+    for topic in KEY_TOPICS:
+        for place in kb.places():
+            _, source, steps = expected_source(kb, topic, place.name, "steps")
+            if len(steps) < 2:
+                continue
+            convo = Conversation(metadata={"city": place.name, "mode": "elder"})
+            convo.user(QUESTIONS[topic], topic)
+            first, _ = await convo.run(ActionAnswerTopic(), {})
+            assert say("elder.first_step", step=steps[0]) in texts(first)
+            for n, step in enumerate(steps[1:], 2):
+                convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
+                messages, _ = await convo.run(ActionInform(), {})
+                assert say("elder.step", n=n, step=step) in texts(messages), (place.name, topic)
+            convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
+            messages, _ = await convo.run(ActionInform(), {})
+            assert texts(messages) == say("elder.last_step")
+
+
+@pytest.mark.parametrize("text,aspect", [
+    ("那需要带什么材料", "materials"),
+    ("要带啥子", "materials"),
+    ("在哪办", "channels"),
+    ("去哪里交", "channels"),
+    ("能不能代办", "proxy"),
+    ("必须本人去吗", "proxy"),
+    ("可以让我儿子帮我去办不", "proxy"),
+    ("多久能办好", "time"),
+    ("有效期多长", "time"),
+    ("不用手机怎么办", "offline"),
+    ("俺不会弄手机 还有啥别的法子", "offline"),
+    ("没有智能手机咋整", "offline"),
+    ("下一步", "next_step"),
+    ("谁能办", "eligibility"),
+    ("办理流程是什么", "steps"),
+])
+def test_aspect_cues(text, aspect):
+    assert aspects.detect([], text) == aspect
+
+
+def test_a_service_question_is_not_an_aspect_question_because_it_says_how():
+    assert aspects.detect([], "异地就医备案怎么申请", service_intent=True) is None
+    assert aspects.detect([], "正宁县的居民医保在哪交", service_intent=True) == "channels"
+    # A long story: only its last sentence is the question.
+    story = "我去年在哪个医院看的病都记不清了。现在想办门诊慢特病，要带什么材料？"
+    assert aspects.detect([], story, service_intent=True) == "materials"
+    # A canonical entity wins over the words; a raw span is read by the cues.
+    assert aspects.detect([entity("aspect", "proxy")], "在哪办") == "proxy"
+    assert aspects.detect([entity("aspect", "啥子材料")], "要带啥子材料") == "materials"

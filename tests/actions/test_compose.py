@@ -1,0 +1,164 @@
+"""Full answers: the place's entry, completed by the national procedure for what it
+lacks, each part under its own source line — in standard and elder mode."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from actions import common
+from actions.answers import ActionAnswerTopic, ActionInform, compose
+from actions.common import Context, say
+from knowledge.schema import Source
+from knowledge.store import Answer
+from tests.actions.conftest import KEY_TOPICS, Conversation, entity
+from tests.actions.test_aspects import QUESTIONS, expected_source, texts
+
+
+def source_line(answer) -> str:
+    return say("answer.source_line", source=answer.source.short)
+
+
+@pytest.mark.parametrize("topic", KEY_TOPICS)
+async def test_standard_answer_completes_the_local_entry_with_the_national_procedure(shared_kb, topic):
+    kb = shared_kb
+    for place in kb.places():
+        convo = Conversation(metadata={"city": place.name})
+        convo.user(QUESTIONS[topic], topic)
+        reply = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+        local = kb.answer(topic, place.name)
+        assert local.answer in reply and source_line(local) in reply
+        local_end = reply.index(source_line(local))
+        missing = []
+        for aspect in ("steps", "channels", "materials", "eligibility", "time", "offline", "proxy"):
+            _, source, items = expected_source(kb, topic, place.name, aspect)
+            case = (place.name, topic, aspect, reply)
+            if source is None:
+                missing.append(aspect)
+                continue
+            for item in items:
+                assert item in reply, case
+            heading = reply.index(say(f"aspects.{aspect}.short"))
+            if source == local:
+                assert heading < local_end, case
+            else:
+                # National parts follow the local source line, under the national one.
+                national_start = reply.index(say("answer.national_procedure"))
+                assert local_end < national_start < heading < reply.index(source_line(source)), case
+        core_missing = [a for a in missing if a in ("steps", "channels", "materials")]
+        if core_missing and "steps" not in missing:
+            labels = common.join(say(f"aspects.{a}.label") for a in core_missing)
+            assert say("answer.missing", labels=labels, where=common.where_to_ask(kb, place, topic)) in reply
+        else:
+            assert "资料里没有写明：" not in reply
+
+
+@pytest.mark.parametrize("topic", KEY_TOPICS)
+async def test_elder_answer_is_brief_but_names_the_first_step_and_where(shared_kb, topic):
+    kb = shared_kb
+    for place in kb.places():
+        convo = Conversation(metadata={"city": place.name, "mode": "elder"})
+        convo.user(QUESTIONS[topic], topic)
+        reply = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+        local = kb.answer(topic, place.name)
+        case = (place.name, topic, reply)
+        assert local.brief in reply and source_line(local) in reply, case
+        assert say("aspects.steps.short") not in reply, case
+        _, step_source, steps = expected_source(kb, topic, place.name, "steps")
+        _, channel_source, channels = expected_source(kb, topic, place.name, "channels")
+        if steps:
+            assert say("elder.first_step", step=steps[0]) in reply, case
+            assert all(s not in reply for s in steps[1:] if s not in steps[0]), case
+        if channels:
+            assert any(c in reply for c in channels), case
+        used_national = [s for s in (step_source, channel_source) if s is not None and s != local]
+        for national in used_national:
+            assert say("elder.national_part") in reply and source_line(national) in reply, case
+
+
+def _entry(**fields) -> Answer:
+    base = dict(id="x.filing", topic="ask_remote_care_filing", title="异地就医备案", answer="本地说明。",
+                brief="本地简要说明。", steps=(), channels=(), materials=(), applies_to=(), handoff=False,
+                source=Source("本地规划", "一、", "引文", 2020), place="长春市", scope="local")
+    base.update(fields)
+    return Answer(**base)
+
+
+@pytest.mark.parametrize("mode", ["standard", "elder"])
+def test_local_entry_with_only_a_hotline_does_not_hide_the_national_channels(mode):
+    """长春's filing entry named only 12393: the resident must still learn of the app."""
+    local = _entry(channels=("12393医保服务热线",))
+    national = _entry(id="national.filing", scope="national", steps=("先确定备案类型", "在APP提交"),
+                      channels=("国家医保服务平台APP", "参保地医保经办机构窗口"),
+                      materials=("有效身份证件",), source=Source("医保发〔2022〕22号", "二、", "引文", None))
+    ctx = Context(place=None, place_text=None, mode=mode, channel="web", person_type=None, text="")
+    reply = compose(local, ctx, [], national, where="请拨打12393。")
+    assert "国家医保服务平台APP" in reply and "先确定备案类型" in reply
+    assert reply.index(source_line(local)) < reply.index("国家医保服务平台APP") < reply.index(source_line(national))
+    if mode == "elder":
+        assert "在APP提交" not in reply and say("elder.more_steps") in reply
+    else:
+        assert "有效身份证件" in reply and "在APP提交" in reply
+    # Without the national entry nothing is invented: the missing parts are named.
+    alone = compose(dataclasses.replace(local, steps=("本地第一步",)), ctx, [], None, where="请拨打12393。")
+    if mode == "standard":
+        labels = common.join(say(f"aspects.{a}.label") for a in ("channels", "materials"))
+        assert say("answer.missing", labels=labels, where="请拨打12393。") in alone
+
+
+async def test_place_and_question_in_one_message_answers_that_question_there(shared_kb):
+    """"正宁县的居民医保在哪交": the channels for 正宁县, not "好的，记下了"."""
+    kb = shared_kb
+    convo = Conversation()
+    text = "正宁县的居民医保在哪交"
+    convo.user(text, "ask_payment_channels", [entity("city", "正宁县"), entity("person_type", "居民")])
+    reply = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+    local, source, channels = expected_source(kb, "ask_payment_channels", "正宁县", "channels")
+    assert reply.startswith(say("answer.aspect_title", place="正宁县", title=local.title))
+    assert all(c in reply for c in channels) and source_line(source) in reply
+    assert say("follow_up.place_noted", place="正宁县") not in reply
+    assert convo.slots["topic"] == "ask_payment_channels" and convo.slots["city"] == "正宁县"
+
+
+async def test_a_new_place_with_an_aspect_answers_the_aspect_for_the_new_place(shared_kb):
+    kb = shared_kb
+    convo = Conversation()
+    convo.user("门诊慢特病怎么办", "ask_chronic_disease_outpatient", [entity("city", "开州区", "开州")])
+    await convo.run(ActionAnswerTopic(), {})
+    convo.user("那在正宁县要带什么材料", "inform", [entity("city", "正宁县"), entity("aspect", "materials", "材料")])
+    reply = texts((await convo.run(ActionInform(), {}))[0])
+    local, source, materials = expected_source(kb, "ask_chronic_disease_outpatient", "正宁县", "materials")
+    assert reply.startswith(say("answer.aspect_title", place="正宁县", title=local.title))
+    if source is None:
+        assert say("aspects.materials.label") in reply
+    else:
+        assert all(m in reply for m in materials) and source_line(source) in reply
+    assert convo.slots["city"] == "正宁县"
+
+
+async def test_an_aspect_asked_before_the_place_is_answered_once_the_place_is_known(shared_kb):
+    kb = shared_kb
+    convo = Conversation()
+    convo.user("异地就医备案要带什么材料", "ask_remote_care_filing", [entity("aspect", "materials", "材料")])
+    first = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+    assert first == say("ask.city") and convo.slots["aspect"] == "materials"
+    convo.user("长春", "inform", [entity("city", "长春市", "长春")])
+    reply = texts((await convo.run(ActionInform(), {}))[0])
+    _, source, materials = expected_source(kb, "ask_remote_care_filing", "长春市", "materials")
+    if source is not None:
+        assert all(m in reply for m in materials)
+    assert say("aspects.materials.label") in reply or say("aspects.materials.heading",
+                                                           title=kb.answer("ask_remote_care_filing", "长春市").title) in reply
+    assert convo.slots["aspect"] is None and convo.slots["pending_topic"] is None
+
+
+async def test_an_aspect_without_a_topic_offers_topics_that_keep_place_and_aspect(shared_kb):
+    convo = Conversation(metadata={"city": "江门市"})
+    ranking = [{"name": "inform", "confidence": 0.7}, {"name": "ask_chronic_disease_outpatient", "confidence": 0.2},
+               {"name": "greet", "confidence": 0.1}]
+    convo.user("慢性病要带什么材料", "inform", [entity("aspect", "materials", "材料")], ranking=ranking)
+    messages, _ = await convo.run(ActionInform(), {})
+    buttons = messages[-1]["buttons"]
+    assert buttons[0]["title"] == common.service_topics()["ask_chronic_disease_outpatient"]
+    assert buttons[0]["payload"] == '/ask_chronic_disease_outpatient{"city": "江门市", "aspect": "materials"}'
+    assert say("aspects.materials.label") in messages[-1]["text"]
