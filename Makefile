@@ -3,6 +3,11 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
+# The gateway's own environment: current aiohttp, no Rasa (requirements-gateway.txt).
+GW_VENV := .venv-gateway
+GW_PY := $(GW_VENV)/bin/python
+# Tests of code that runs in the gateway's environment; the rest run beside Rasa.
+GW_TESTS := tests/bot
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help setup system-deps kb lexicon validate train run test test-stories eval eval-baseline bench clean
@@ -17,7 +22,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
 	@touch $@
 
-setup: $(VENV)/.installed system-deps  ## create .venv and install what the tests need
+$(GW_VENV)/.installed: requirements-gateway.txt requirements-gateway-dev.txt requirements-gateway.lock
+	@PYTHON=$$(devtools/find_python.sh) || exit 1; \
+	  [ -x $(GW_PY) ] || $$PYTHON -m venv $(GW_VENV)
+	$(GW_PY) -m pip install --quiet --upgrade pip
+	$(GW_PY) -m pip install --quiet -r requirements-gateway-dev.txt -c requirements-gateway.lock
+	@touch $@
+
+setup: $(VENV)/.installed $(GW_VENV)/.installed system-deps  ## create .venv, .venv-gateway and install what the tests need
 
 system-deps:  ## Debian packages for browser, voice and compose tests (needs root)
 	@bash devtools/system_deps.sh
@@ -35,12 +47,13 @@ kb: $(VENV)/.installed  ## load the knowledge base into DATABASE_URL (default: v
 train: $(VENV)/.installed  ## train the model if its inputs changed (cached)
 	$(PY) -m devtools.train
 
-run: setup kb train  ## start actions, Rasa and the gateway (Ctrl-C stops all)
+run: setup kb train  ## start actions, Rasa, the gateway and the retention job (Ctrl-C stops all)
 	$(PY) -m stack run
 
 test: setup validate train  ## every test: unit, integration, browser, conversations, NLU score
 	$(PY) -m knowledge load
-	$(PY) -m pytest
+	$(PY) -m pytest $(addprefix --ignore=,$(GW_TESTS))
+	$(GW_PY) -m pytest $(GW_TESTS)
 	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory eval
 

@@ -1,20 +1,30 @@
-# Gateway (web chat, /api/chat, WeChat, voice, staff console) and the
-# one-shot knowledge loader. Built on the Rasa image so every library has the
-# exact version the tests ran with (aiohttp, SQLAlchemy, redis, psycopg2).
-FROM rasa/rasa:3.6.21-full
+# Gateway (web chat, /api/chat, WeChat, voice, staff console), the one-shot
+# knowledge loader and the retention job. Its own environment, not Rasa's: current
+# aiohttp with the security fixes (requirements-gateway.txt, exact versions in
+# requirements-gateway.lock). Nothing here imports Rasa.
+FROM python:3.10.19-slim-bookworm
 
-USER root
+# espeak-ng: the server-side voice for /api/tts.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 1001 --gid 0 --no-create-home --home-dir /app app
+
 WORKDIR /app
-COPY requirements.txt requirements.lock /tmp/req/
-RUN grep -v '^rasa==' /tmp/req/requirements.txt > /tmp/req/extra.txt \
- && python -m pip install --no-cache-dir -r /tmp/req/extra.txt -c /tmp/req/requirements.lock \
+COPY requirements-gateway.txt requirements-gateway.lock /tmp/req/
+RUN python -m pip install --no-cache-dir -r /tmp/req/requirements-gateway.txt \
+      -c /tmp/req/requirements-gateway.lock \
  && rm -rf /tmp/req
 
 COPY --chown=1001:0 bot/ bot/
 COPY --chown=1001:0 knowledge/ knowledge/
 COPY --chown=1001:0 hotline/ hotline/
 COPY --chown=1001:0 textproc/ textproc/
+COPY --chown=1001:0 retention/ retention/
+# The jieba dictionary of place names and insurance terms (retrieval, suggestions).
+COPY --chown=1001:0 data/dict/ data/dict/
 ENV PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
     GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8080
 

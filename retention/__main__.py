@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("purge", help="delete what is past its retention period, once")
     run = sub.add_parser("run", help="purge now and then every RETENTION_INTERVAL_HOURS")
     run.add_argument("--every-hours", type=float, default=None)
+    run.add_argument("--wait-first", action="store_true",
+                     help="wait one interval before the first purge (the caller just ran one)")
     forget = sub.add_parser("forget", help="delete one sender's conversation and logs")
     forget.add_argument("sender_id")
     args = parser.parse_args(argv)
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if args.wait_first:
+        stop.wait(every)
     while not stop.is_set():
         try:
             print(json.dumps(purge(settings).as_dict()), flush=True)

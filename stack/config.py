@@ -21,6 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "models" / "assistant.tar.gz"
+GATEWAY_VENV = ".venv-gateway"
 EMBEDDED_ENDPOINTS = ROOT / "endpoints.yml"
 PRODUCTION_ENDPOINTS = ROOT / "endpoints.production.yml"
 CREDENTIALS = ROOT / "credentials.yml"
@@ -121,8 +122,12 @@ class StackConfig:
     load_knowledge: bool = False
     # Start the gateway (False: only actions + Rasa, e.g. bare NLU benchmarks).
     gateway: bool = True
+    # Apply the retention periods at start and every RETENTION_INTERVAL_HOURS.
+    retention: bool = True
     python: str = ""
     rasa_bin: str = ""
+    # The gateway's own interpreter (.venv-gateway: current aiohttp, no Rasa).
+    gateway_python: str = ""
 
     def __post_init__(self) -> None:
         self.model = Path(self.model)
@@ -139,6 +144,9 @@ class StackConfig:
         # The virtualenv's interpreter and rasa script, wherever the caller runs from.
         self.python = self.python or _venv_bin("python")
         self.rasa_bin = self.rasa_bin or _venv_bin("rasa")
+        gateway_python = ROOT / GATEWAY_VENV / "bin" / "python"
+        self.gateway_python = self.gateway_python or (
+            str(gateway_python) if gateway_python.exists() else self.python)
 
     @classmethod
     def for_tests(cls, **kwargs) -> "StackConfig":
@@ -224,6 +232,12 @@ class StackConfig:
         env["ACTION_SERVER_URL"] = self.action_server_url
         if "DATABASE_URL" in env:
             env["DATABASE_URL"] = sqlalchemy_url(env["DATABASE_URL"])
+        if not self.production and not env.get("TRACKER_DATABASE_URL"):
+            # Where this stack's embedded tracker lives (see endpoints_file), for the
+            # retention job and the gateway's "删除我的记录".
+            env["TRACKER_DATABASE_URL"] = f"sqlite:///{self.var_dir.resolve() / 'tracker.db'}"
+        elif self.production and env.get("TRACKER_DATABASE_URL"):
+            env["TRACKER_DATABASE_URL"] = sqlalchemy_url(env["TRACKER_DATABASE_URL"])
         return env
 
     def rasa_env(self) -> dict[str, str]:

@@ -38,6 +38,8 @@ class Stack:
         self.config.check()
         if self.config.load_knowledge:
             self._load_knowledge()
+        if self.config.retention:
+            self._run_once(["retention", "purge"], self.config.gateway_python)
         self.processes = {p.name: p for p in self._build()}
         try:
             # Everything at once: Rasa's 20–40 s of TensorFlow import and model
@@ -126,17 +128,21 @@ class Stack:
 
     def _load_knowledge(self) -> None:
         """Knowledge base and ticket tables into DATABASE_URL (both idempotent)."""
-        env = self.config.base_env()
         for command in (["knowledge", "load"], ["hotline", "init-db"]):
-            result = subprocess.run(
-                [self.config.python, "-m", *command],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+            self._run_once(command, self.config.python)
+
+    def _run_once(self, command: list[str], python: str) -> str:
+        """``python -m <command>`` to completion; its output. Raises ProcessFailed."""
+        result = subprocess.run(
+            [python, "-m", *command],
+            cwd=ROOT, env=self.config.base_env(), capture_output=True, text=True, timeout=300,
+        )
+        if result.returncode != 0:
+            raise ProcessFailed(
+                f"`python -m {' '.join(command)}` failed:\n"
+                + (result.stderr or result.stdout)[-3000:]
             )
-            if result.returncode != 0:
-                raise ProcessFailed(
-                    f"`python -m {' '.join(command)}` failed:\n"
-                    + (result.stderr or result.stdout)[-3000:]
-                )
+        return result.stdout
 
     def _build(self) -> list[ManagedProcess]:
         cfg = self.config
@@ -185,10 +191,17 @@ class Stack:
             if token:
                 gw_env["RASA_TOKEN"] = token
             out.append(ManagedProcess(
-                name="gateway", argv=[cfg.python, "-m", "bot"], env=gw_env, cwd=ROOT,
+                name="gateway", argv=[cfg.gateway_python, "-m", "bot"], env=gw_env, cwd=ROOT,
                 log_path=cfg.log_dir / f"gateway-{cfg.gateway_port}.log",
                 health=_url_check(f"{cfg.gateway_url}/health"),
                 timeout=cfg.gateway_timeout,
+            ))
+        if cfg.retention:
+            # The first purge ran before start(); this one repeats it on schedule.
+            out.append(ManagedProcess(
+                name="retention", argv=[cfg.gateway_python, "-m", "retention", "run", "--wait-first"],
+                env=base, cwd=ROOT, log_path=cfg.log_dir / f"retention-{cfg.gateway_port}.log",
+                health=lambda: True, timeout=cfg.gateway_timeout,
             ))
         return out
 

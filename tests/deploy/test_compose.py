@@ -91,7 +91,8 @@ def _check_dockerfile(dockerfile: Path, context: Path) -> None:
     bases = re.findall(r"^FROM\s+(\S+)", text, re.M)
     assert bases, dockerfile
     for base in bases:
-        assert base in ("rasa/rasa:3.6.21-full", "rasa/rasa-sdk:3.6.2"), (dockerfile, base)
+        assert base in ("rasa/rasa:3.6.21-full", "rasa/rasa-sdk:3.6.2", "python:3.10.19-slim-bookworm"), \
+            (dockerfile, base)
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] == "1001", f"{dockerfile} must end as USER 1001"
     for line in re.findall(r"^COPY\s+(.+)$", text, re.M):
@@ -111,10 +112,48 @@ def test_files_named_in_the_images_exist() -> None:
     assert "--auth-token" in entry and "endpoints.production.yml" in entry
 
 
-def test_only_the_gateway_publishes_ports(compose: dict) -> None:
-    publishing = {n for n, s in compose["services"].items() if s.get("ports")}
-    assert publishing == {"gateway"}
-    assert all("network_mode" not in s for s in compose["services"].values())
+def test_only_the_tls_proxy_publishes_ports(compose: dict) -> None:
+    services = compose["services"]
+    publishing = {n for n, s in services.items() if s.get("ports")}
+    assert publishing == {"proxy"}
+    assert all("network_mode" not in s for s in services.values())
+    proxy = services["proxy"]
+    assert re.fullmatch(r"(nginx|caddy):[0-9][\w.-]*", proxy["image"]), proxy["image"]
+    assert any(p.endswith(":443") for p in proxy["ports"])
+    mounts = " ".join(proxy["volumes"])
+    assert "${TLS_CERT_FILE:?" in mounts and "${TLS_KEY_FILE:?" in mounts
+    assert proxy["depends_on"]["gateway"]["condition"] == "service_healthy"
+
+
+def test_gateway_trusts_forwarded_addresses_only_from_the_proxy(compose: dict) -> None:
+    services = compose["services"]
+    gateway = dict(_env_items(services["gateway"]))
+    proxy_address = services["proxy"]["networks"]["edge"]["ipv4_address"]
+    assert gateway["TRUSTED_PROXIES"] == proxy_address
+    subnet = compose["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    import ipaddress
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+    assert gateway["STAFF_COOKIE_SECURE"] == "true"
+    conf = (ROOT / "docker" / "nginx.conf.template").read_text()
+    # The proxy replaces (never appends to) the forwarded address, so clients cannot forge it.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+    assert "$proxy_add_x_forwarded_for" not in conf
+    assert "ssl_certificate     /etc/nginx/certs/fullchain.pem;" in conf
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf and "return 308 https://" in conf
+    assert re.search(r"client_max_body_size\s+3m;", conf)
+
+
+def test_retention_job_is_scheduled(compose: dict) -> None:
+    job = compose["services"]["retention"]
+    assert job["image"] == compose["services"]["gateway"]["image"]
+    assert job["command"] == ["-m", "retention", "run"]
+    env = dict(_env_items(job))
+    assert env["DATABASE_URL"].startswith("postgresql://") and env["APP_ENV"] == "production"
+    assert env["RETENTION_INTERVAL_HOURS"].startswith("${RETENTION_INTERVAL_HOURS")
+    assert env["CONVERSATION_RETENTION_DAYS"] == "${CONVERSATION_RETENTION_DAYS:-180}"
+    # Rasa's tracker is in the same database the retention job purges.
+    rasa = dict(_env_items(compose["services"]["rasa"]))
+    assert rasa["POSTGRES_HOST"] in env["DATABASE_URL"] and rasa["POSTGRES_DB"] in env["DATABASE_URL"]
 
 
 def test_rasa_can_scale(compose: dict) -> None:
@@ -157,7 +196,7 @@ def test_env_example_is_committed_and_env_is_ignored() -> None:
 
 def test_start_order_waits_for_health(compose: dict) -> None:
     services = compose["services"]
-    for name in ("postgres", "redis", "actions", "rasa", "gateway"):
+    for name in ("postgres", "redis", "actions", "rasa", "gateway", "proxy", "retention"):
         assert "healthcheck" in services[name] or _has_image_healthcheck(name), name
     assert services["rasa"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["rasa"]["depends_on"]["redis"]["condition"] == "service_healthy"

@@ -147,3 +147,25 @@ def test_health_probe_of_a_real_http_server(tmp_path: Path) -> None:
     finally:
         proc.stop()
     assert not proc.running()
+
+
+async def test_stack_runs_the_retention_purge_on_its_own_tracker(tmp_path: Path) -> None:
+    """What Stack.start() runs first: `python -m retention purge` in the gateway's
+    environment, on this stack's embedded tracker (var_dir/tracker.db)."""
+    from sqlalchemy import create_engine, text
+
+    from stack.runner import Stack
+    from tests.retention.test_retention import _converse, _tracker_store
+
+    config = StackConfig.for_tests(var_dir=tmp_path, model=tmp_path / "m.tar.gz",
+                                   env={"DATABASE_URL": f"sqlite:///{tmp_path / 'assistant.db'}"})
+    store = _tracker_store(f"sqlite:///{tmp_path / 'tracker.db'}")
+    await _converse(store, "old", 400, "去年的问题")
+    await _converse(store, "new", 1, "昨天的问题")
+    out = Stack(config)._run_once(["retention", "purge"], config.gateway_python)
+    assert '"events": 3' in out
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    with engine.connect() as conn:
+        senders = {r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))}
+    engine.dispose()
+    assert senders == {"new"}
