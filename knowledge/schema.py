@@ -42,6 +42,9 @@ class ContentError(ValueError):
         self.errors = errors
 
 
+_TRAILING_NOTE = re.compile(r"^(.*?)(（[^（）]*）)?$")
+
+
 @dataclass(frozen=True)
 class Source:
     document: str
@@ -57,8 +60,23 @@ class Source:
 
     @property
     def short(self) -> str:
-        """"《文件》章节" — the one-line citation residents see."""
-        doc = self.document if self.document.startswith("《") else f"《{self.document}》"
+        """"《文件》（文号）章节" — the one-line citation residents see.
+
+        Several documents are separated by "；" in ``document``; each gets its own
+        title marks, and a trailing "（…）" (issuer or number) stays outside them.
+        """
+        titles = []
+        for part in (p.strip() for p in self.document.split("；")):
+            if not part:
+                continue
+            if "《" in part:  # already marks its title (河南省医疗保障服务中心《…》)
+                titles.append(part)
+                continue
+            name, note = _TRAILING_NOTE.match(part).groups()
+            titles.append(f"《{name}》{note or ''}")
+        doc = "、".join(titles)
+        if self.doc_no and self.doc_no not in self.document:
+            doc += f"（{self.doc_no}）"
         return f"{doc}{self.section}" if self.section else doc
 
 

@@ -135,3 +135,18 @@ def test_stale_phrases_finds_the_issue_examples():
 def test_numbers_in_counts_chinese_figures():
     assert numbers_in("有效期原则上不少于六个月，降幅不超过十个百分点") == {"6", "10"}
     assert numbers_in("“十四五”期间一站式结算") == set()
+
+
+@pytest.mark.parametrize("document, doc_no, section, short", [
+    ("长春市医疗保障事业发展“十四五”规划", "", "三、主要任务", "《长春市医疗保障事业发展“十四五”规划》三、主要任务"),
+    ("国家医疗保障局 财政部关于进一步做好基本医疗保险跨省异地就医直接结算工作的通知", "医保发〔2022〕22号", "备案有效期限",
+     "《国家医疗保障局 财政部关于进一步做好基本医疗保险跨省异地就医直接结算工作的通知》（医保发〔2022〕22号）备案有效期限"),
+    ("中华人民共和国社会保险法；国税地税征管体制改革方案（中共中央办公厅、国务院办公厅）", "", "",
+     "《中华人民共和国社会保险法》、《国税地税征管体制改革方案》（中共中央办公厅、国务院办公厅）"),
+    ("河南省医疗保障服务中心《什么是医保电子凭证？》", "", "", "河南省医疗保障服务中心《什么是医保电子凭证？》"),
+    ("关于印发“十四五”全民医疗保障规划的通知（国办发〔2021〕36号）", "国办发〔2021〕36号", "序言",
+     "《关于印发“十四五”全民医疗保障规划的通知》（国办发〔2021〕36号）序言"),
+])
+def test_citation_residents_see(document, doc_no, section, short):
+    from knowledge.schema import Source
+    assert Source(document, section, "", None, doc_no=doc_no).short == short
