@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
@@ -174,14 +174,22 @@ class KnowledgeStore:
             raise EntryNotFound(f"{topic} @ {place_name}")
         return found
 
-    def facts(self, place_name: str, query: str, topic: str | None = None, limit: int = 3) -> list[FactHit]:
-        """The place's facts that best match ``query`` (a topic match adds weight)."""
-        rows = self._run(lambda s: s.execute(
-            select(Fact).join(Place).where(Place.name == place_name)).scalars().all())
+    def facts(self, place_name: str, query: str, topic: str | None = None, limit: int = 3,
+              national: bool = False) -> list[FactHit]:
+        """The place's facts that best match ``query`` (a topic match adds weight).
+
+        With ``national=True`` the national rules (waiting periods, filing validity…)
+        compete too; they carry ``place="全国"`` so a reply can say whose rule it is.
+        """
+        where = Place.name == place_name
+        if national:
+            where = or_(where, Place.id == NATIONAL)
+        rows = self._run(lambda s: s.execute(select(Fact).join(Place).where(where)).scalars().all())
         hits = rank(query, rows, fields=("text",), keywords_field="keywords", limit=limit * 3)
         scored = [(h.score + (1.0 if topic and h.item.topic == topic else 0.0), h.item) for h in hits]
         scored.sort(key=lambda sr: sr[0], reverse=True)
-        return [_fact(row, place_name, score) for score, row in scored[:limit]]
+        return [_fact(row, "全国" if row.place_id == NATIONAL else place_name, score)
+                for score, row in scored[:limit]]
 
     def entries_for_place(self, place_name: str | None) -> list[Answer]:
         """Every answerable entry for a place: local ones, national for the other topics."""

@@ -219,3 +219,14 @@ def test_nicknames_of_other_cities_are_not_aliases(kb):
     for nickname in ("春城", "港城"):  # 春城 is usually 昆明; 港城 names several ports
         assert kb.resolve_place(nickname) is None
     assert kb.resolve_place("北国春城").name == "长春市"
+
+
+def test_national_rules_answer_fact_questions_when_asked_for(kb):
+    # Local facts only by default: a place's figures are never mixed with others'.
+    local = kb.facts("长春市", "断保了要等多久才能报销", topic="ask_enrolment", limit=3)
+    assert all(h.place == "长春市" for h in local)
+    both = kb.facts("长春市", "断保了要等多久才能报销", topic="ask_enrolment", limit=3, national=True)
+    assert both[0].id == "national.fact.waiting_period" and both[0].place == "全国"
+    assert both[0].source.doc_no == "国办发〔2024〕38号" and "3个月" in both[0].source.says
+    filing = kb.facts("正宁县", "备案有效期多久", topic="ask_remote_care_filing", limit=1, national=True)
+    assert filing[0].id == "national.fact.filing_validity"
