@@ -487,8 +487,12 @@ def read_all(content_dir: Path = CONTENT_DIR) -> list[PlaceContent]:
         errors.extend(file_errors)
         if content is not None:
             places.append(content)
+    foreign = topics.get("foreign_nicknames") or {}
     names: dict[str, str] = {}
     for place in places:
+        for label in place.aliases:
+            if label in foreign:
+                errors.append(f"{place.path.name}: place: aliases: {label!r} usually names {foreign[label]}")
         for label in (place.name, *place.aliases):
             other = names.setdefault(label, place.id)
             if other != place.id:

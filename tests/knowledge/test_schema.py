@@ -122,3 +122,13 @@ def test_an_alias_cannot_name_two_places(sixth_place):
     with pytest.raises(ContentError) as exc:
         read_all(sixth_place)
     assert any("'长春' also names" in e for e in exc.value.errors)
+
+
+def test_a_nickname_of_another_city_is_refused(sixth_place):
+    path = sixth_place / "ceshi.yml"
+    doc = yaml.safe_load(path.read_text("utf-8"))
+    doc["place"]["aliases"].append("春城")
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    with pytest.raises(ContentError) as exc:
+        read_all(sixth_place)
+    assert "ceshi.yml: place: aliases: '春城' usually names 昆明" in exc.value.errors
