@@ -42,6 +42,7 @@ class ContentError(ValueError):
         self.errors = errors
 
 
+_ELLIPSIS = re.compile(r"……|…")
 _TRAILING_NOTE = re.compile(r"^(.*?)(（[^（）]*）)?$")
 
 
@@ -312,8 +313,11 @@ class _Checker:
             self.error(item, "source.as_of", f"must be a year, not {as_of!r}")
             as_of = None
         if plan_title and document == plan_title and plan_text is not None:
-            if quote and squash(quote) not in squash(plan_text):
-                self.error(item, "source.quote", "does not occur verbatim in the plan text")
+            # Excerpts from different places of the plan are joined by "……"; each
+            # excerpt must occur verbatim.
+            for part in (p for p in _ELLIPSIS.split(quote) if p.strip()):
+                if squash(part) not in squash(plan_text):
+                    self.error(item, "source.quote", f"does not occur verbatim in the plan text: {part.strip()[:20]}…")
         extra = {k: str(src.get(k) or "").strip() for k in ("says", "doc_no", "date", "found_at")}
         if plan_title and document == plan_title:
             if extra["says"]:

@@ -150,3 +150,11 @@ def test_numbers_in_counts_chinese_figures():
 def test_citation_residents_see(document, doc_no, section, short):
     from knowledge.schema import Source
     assert Source(document, section, "", None, doc_no=doc_no).short == short
+
+
+def test_a_quote_may_join_excerpts_of_the_plan(tmp_path):
+    joined = "开通“测试医保”微信公众号，实现异地就医备案网上办理。……城乡居民门诊慢特病病种扩展到40种。"
+    assert _errors(tmp_path, lambda d: d["entries"][0]["source"].update(quote=joined)) == []
+    forged = "开通“测试医保”微信公众号，实现异地就医备案网上办理。……备案当天办结。"
+    errors = _errors(tmp_path, lambda d: d["entries"][0]["source"].update(quote=forged))
+    assert errors == [FILING + "source.quote: does not occur verbatim in the plan text: 备案当天办结。…"]
