@@ -241,6 +241,11 @@ def answer_topic(
         return [SlotSet("pending_topic", None)]
 
     events: list[EventType] = [SlotSet("topic", topic), SlotSet("pending_topic", None), SlotSet("aspect", None)]
+    missing_first = ""
+    if aspect and announce and aspect != "next_step" and aspects.resolve(aspect, answer, national).missing:
+        # A first question about a detail no source gives: say so, then all we do know.
+        missing_first = aspect_reply(answer, national, ctx, aspect, where)[0][0]
+        aspect = None
     if aspect:
         index = int(tracker.get_slot("step_index") or 0) if tracker.get_slot("topic") == topic else 0
         lines, position = aspect_reply(answer, national, ctx, aspect, where, index)
@@ -251,6 +256,8 @@ def answer_topic(
         events.append(SlotSet("step_index", float(position or 0)))
     else:
         text = compose(answer, ctx, facts, national, where)
+        if missing_first:
+            text = f"{missing_first}\n{text}"
         events.append(SlotSet("step_index", 0.0))
     dispatcher.utter_message(text=text)
     dispatcher.utter_message(json_message={"answer": {

@@ -162,3 +162,20 @@ async def test_an_aspect_without_a_topic_offers_topics_that_keep_place_and_aspec
     assert buttons[0]["title"] == common.service_topics()["ask_chronic_disease_outpatient"]
     assert buttons[0]["payload"] == '/ask_chronic_disease_outpatient{"city": "江门市", "aspect": "materials"}'
     assert say("aspects.materials.label") in messages[-1]["text"]
+
+
+async def test_a_first_question_about_a_detail_no_source_gives_still_gets_the_answer(shared_kb):
+    """Asked "…能代办吗" where no source covers proxies: say so, then all we do know."""
+    kb = shared_kb
+    for topic in KEY_TOPICS:
+        for place in kb.places():
+            local, source, _ = expected_source(kb, topic, place.name, "proxy")
+            if source is not None:
+                continue
+            convo = Conversation(metadata={"city": place.name})
+            convo.user(f"{QUESTIONS[topic]} 能代办吗", topic, [entity("aspect", "proxy", "能代办吗")])
+            reply = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+            where = common.where_to_ask(kb, place, topic)
+            assert reply.startswith(say("follow_up.missing", title=local.title,
+                                        label=say("aspects.proxy.label"), where=where))
+            assert local.answer in reply and source_line(local) in reply
