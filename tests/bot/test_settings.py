@@ -40,6 +40,18 @@ def test_values_are_parsed():
     ({"WECHAT_REPLY_BUDGET": "5"}, "WECHAT_REPLY_BUDGET"),
     ({"APP_ENV": "production", "RASA_TOKEN": "x", "WECHAT_TOKEN": "t", "WECHAT_APP_ID": "a",
       "WECHAT_APP_SECRET": "s"}, "WECHAT_CITY"),
+    # Plaintext mode signs only the URL: refused in production.
+    ({"APP_ENV": "production", "RASA_TOKEN": "x", "GATEWAY_SECRET": "s" * 40, "WECHAT_TOKEN": "t",
+      "WECHAT_APP_ID": "a", "WECHAT_APP_SECRET": "s", "WECHAT_CITY": "江门市"}, "WECHAT_AES_KEY is required"),
+    ({"APP_ENV": "production", "RASA_TOKEN": "x"}, "GATEWAY_SECRET is required"),
+    ({"GATEWAY_SECRET": "short"}, "GATEWAY_SECRET must be at least 32"),
+    ({"API_KEYS": "cityapp"}, "KEYID:SECRET"),
+    ({"API_KEYS": "city app:" + "k" * 30}, "KEYID:SECRET"),
+    ({"API_KEYS": "cityapp:short"}, "at least 24"),
+    ({"API_KEYS": f"a:{'k' * 30},a:{'j' * 30}"}, "twice"),
+    ({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, "TRUSTED_PROXIES"),
+    ({"CLIENT_IP_HEADER": "X Forwarded"}, "CLIENT_IP_HEADER"),
+    ({"CONVERSATION_RETENTION_DAYS": "0"}, "CONVERSATION_RETENTION_DAYS"),
 ])
 def test_bad_configuration_fails_with_a_clear_message(env, fragment):
     with pytest.raises(SettingsError) as info:
@@ -52,3 +64,22 @@ def test_python_m_bot_fails_fast_in_production():
                           env={"APP_ENV": "production", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2
     assert "RASA_TOKEN is required" in proc.stderr
+
+
+def test_production_with_safe_mode_wechat_and_secrets_is_accepted():
+    s = Settings.from_env({
+        "APP_ENV": "production", "RASA_TOKEN": "x", "GATEWAY_SECRET": "s" * 40, "WECHAT_TOKEN": "t",
+        "WECHAT_APP_ID": "a", "WECHAT_APP_SECRET": "s", "WECHAT_CITY": "江门市", "WECHAT_AES_KEY": "k" * 43,
+        "API_KEYS": f"cityapp:{'k' * 30}, kiosk:{'j' * 30}", "TRUSTED_PROXIES": "10.0.0.0/8,172.18.0.2",
+    })
+    assert s.api_keys == (("cityapp", "k" * 30), ("kiosk", "j" * 30))
+    assert [str(n) for n in s.proxy_networks] == ["10.0.0.0/8", "172.18.0.2/32"]
+
+
+def test_development_secret_is_kept_in_a_private_file(tmp_path):
+    path = tmp_path / "var" / "gateway-secret"
+    first = Settings.from_env({"GATEWAY_SECRET_FILE": str(path)})
+    assert len(first.gateway_secret) >= 32 and path.stat().st_mode & 0o777 == 0o600
+    # The same secret after a restart: residents keep their sessions.
+    assert Settings.from_env({"GATEWAY_SECRET_FILE": str(path)}).gateway_secret == first.gateway_secret
+    assert Settings.from_env({"GATEWAY_SECRET": "g" * 40}).gateway_secret == "g" * 40
