@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 
+from actions.common import say
+from tests.actions.test_aspects import expected_source
 from tests.e2e.conftest import Resident, get_json
 
 pytestmark = pytest.mark.stack
@@ -75,3 +77,96 @@ def test_out_of_scope_is_not_answered_as_medical_insurance(gateway):
 def test_traditional_and_full_width_input(gateway):
     text = Resident.text(resident(gateway, city="长春市").say("異地就醫備案怎麼辦理"))
     assert "依据：" in text
+
+
+# ---------------------------------------------------------------- real phrasing (issues 10 and 11)
+#
+# These depend on the NLU model understanding residents' own words; expected content
+# is read from the knowledge base (the same files the stack loads), never written here.
+
+def answered_topic(reply: dict) -> str | None:
+    return next((r["meta"]["topic"] for r in reply["replies"] if r.get("meta")), None)
+
+
+def test_place_and_question_in_one_message_answers_it_for_that_place(gateway, kb):
+    reply = resident(gateway).say("正宁县的居民医保在哪交")
+    text = Resident.text(reply)
+    assert say("follow_up.place_noted", place="正宁县") not in text
+    assert answered_topic(reply) == "ask_payment_channels"
+    _, source, channels = expected_source(kb, "ask_payment_channels", "正宁县", "channels")
+    assert all(c in text for c in channels) and f"依据：{source.source.short}" in text
+
+
+def test_a_place_question_typed_the_old_way_is_answered(gateway):
+    reply = resident(gateway).say("在开州，门诊慢特病咋个申请")
+    assert answered_topic(reply) == "ask_chronic_disease_outpatient"
+    assert "开州区" in Resident.text(reply) and "依据：" in Resident.text(reply)
+
+
+FOLLOW_UPS = [
+    ("materials", "要带啥子"),
+    ("channels", "在哪办"),
+    ("steps", "流程是啥"),
+    ("eligibility", "谁能办"),
+    ("time", "多久能办好"),
+    ("offline", "不用手机怎么办"),
+    ("proxy", "必须本人去吗"),
+    ("proxy", "能不能代办"),
+]
+
+
+@pytest.mark.parametrize("aspect,text", FOLLOW_UPS)
+def test_each_follow_up_answers_its_aspect_for_the_current_topic(gateway, kb, aspect, text):
+    r = resident(gateway, city="长春市")
+    assert answered_topic(r.say("门诊慢特病咋申请")) == "ask_chronic_disease_outpatient"
+    reply = Resident.text(r.say(text))
+    local, source, items = expected_source(kb, "ask_chronic_disease_outpatient", "长春市", aspect)
+    if source is None:
+        assert say(f"aspects.{aspect}.label") in reply and "12393" in reply, reply
+    else:
+        assert all(i in reply for i in items) and f"依据：{source.source.short}" in reply, reply
+    if aspect != "time":
+        assert say("aspects.time.label") not in reply, "answered with 办理时限 instead"
+
+
+def test_next_step_in_elder_mode_reads_one_step_at_a_time(gateway, kb):
+    r = resident(gateway, city="正宁县", mode="elder")
+    r.say("异地就医备案咋弄")
+    _, _, steps = expected_source(kb, "ask_remote_care_filing", "正宁县", "steps")
+    reply = Resident.text(r.say("下一步"))
+    assert say("elder.step", n=2, step=steps[1]) in reply
+
+
+@pytest.mark.parametrize("text,aspect", [
+    ("俺不会弄手机 还有啥别的法子", "offline"),
+    ("可以让我儿子帮我去办不", "proxy"),
+    ("要带咩材料啊", "materials"),
+])
+def test_dialect_follow_ups(gateway, kb, text, aspect):
+    r = resident(gateway, city="江门市")
+    r.say("异地就医备案点样办")
+    reply = Resident.text(r.say(text))
+    _, source, items = expected_source(kb, "ask_remote_care_filing", "江门市", aspect)
+    if source is None:
+        assert say(f"aspects.{aspect}.label") in reply, reply
+    else:
+        assert all(i in reply for i in items), reply
+
+
+def test_a_long_story_is_answered_from_its_last_question(gateway):
+    story = ("我是连云港市海州区的，今年六十八了，老伴前年查出来糖尿病，一直在社区医院拿药，"
+             "每个月光买药就要好几百块钱，孩子们都在外地打工，家里就我们两个老的。"
+             "听邻居说有个门诊慢性病可以多报销一点，我们也不知道从哪下手，"
+             "请问门诊慢特病怎么申请？")
+    reply = resident(gateway).say(story)
+    assert answered_topic(reply) == "ask_chronic_disease_outpatient"
+    assert "连云港市" in Resident.text(reply)
+
+
+def test_not_understood_offers_topics_then_hands_off(gateway):
+    r = resident(gateway, city="开州区")
+    first = r.say("嗯嗯那个 就是 上回那个")
+    buttons = [b for rep in first["replies"] for b in rep.get("buttons") or []]
+    assert first["handoff"] is None and any(b["payload"] == "/request_human" for b in buttons)
+    second = r.say("啊就是那个嘛 你晓得的")
+    assert second["handoff"] and second["handoff"]["ticket"] in Resident.text(second)
