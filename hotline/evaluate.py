@@ -121,7 +121,7 @@ async def _run(cases: list[Case], base: str, token: str, city: str | None, concu
 
 async def _login(base: str, password: str) -> str:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
-        async with http.post(f"{base}/api/staff/login", json={"password": password}) as resp:
+        async with http.post(f"{base}/api/staff/login", json={"name": os.environ.get("STAFF_USER") or "dev", "password": password}) as resp:
             if resp.status != 200:
                 raise SystemExit(f"staff login failed at {base}: HTTP {resp.status}")
             return (await resp.json())["token"]

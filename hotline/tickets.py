@@ -371,6 +371,7 @@ def record_unanswered(
 
 def unanswered_summary(
     sessions: sessionmaker, days: int = 14, *, now: dt.datetime | None = None, examples: int = 3,
+    places: Collection[str] | None = ALL_PLACES,
 ) -> UnansweredSummary:
     """Unanswered questions of the last ``days`` days, grouped by (topic, place).
 
@@ -390,6 +391,8 @@ def unanswered_summary(
         .where(Unanswered.created_at >= since_utc)
         .order_by(Unanswered.created_at.desc())
     )
+    if places is not None:   # an account sees its places only
+        query = query.where(Unanswered.place.in_(list(places)))
     with sessions() as session:
         rows = session.execute(query).all()
 

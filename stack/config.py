@@ -198,9 +198,6 @@ class StackConfig:
                 problems.append(f"production needs PostgreSQL, DATABASE_URL is {urlsplit(url).scheme}")
             if not self.lookup("REDIS_URL") and not self.lookup("REDIS_HOST"):
                 problems.append("production needs REDIS_URL (Redis lock store)")
-            if self.gateway and not self.lookup("STAFF_PASSWORD_HASH"):
-                problems.append("STAFF_PASSWORD_HASH must be set in production "
-                                "(python -m hotline hash-password)")
         ports = [("gateway", self.gateway_port)] if self.gateway else []
         ports += [("actions", self.actions_port)]
         ports += [(f"rasa-{i}", p) for i, p in enumerate(self.rasa_ports)]

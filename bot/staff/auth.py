@@ -1,145 +1,127 @@
 """Staff sessions, login throttling and CSRF for the console.
 
-Sessions are random tokens kept in memory *hashed* (SHA-256) with an expiry: a
-memory dump does not reveal usable tokens, and a restart logs everybody out
-(acceptable for a single gateway process). The same token works as a cookie
-(HttpOnly, SameSite=Strict) for the pages and as ``Authorization: Bearer`` for
-the API. Every cookie-authenticated POST also needs the session's CSRF token.
+Accounts are named (:mod:`hotline.accounts`). Sessions and throttle counters live
+in the gateway's key-value store (:mod:`bot.kvstore`): Redis in production, so every
+gateway process shares them; the process's memory on a laptop. Session tokens are
+kept only as SHA-256 digests. The same token works as a cookie (HttpOnly,
+SameSite=Strict) for the pages and as ``Authorization: Bearer`` for the API; every
+cookie-authenticated POST also needs the session's CSRF token.
+
+Throttling is per address, per account and per device, arranged so that nobody
+can lock staff out:
+
+- failures from one address block that address (``max_failures`` per window);
+- failures against one account from unknown devices block unknown devices for
+  that account (``ACCOUNT_FACTOR`` × more, so rotating addresses does not help);
+- a browser that logged in to an account before holds a signed device cookie for
+  it; its attempts count only against that device, so an attacker hammering the
+  account or sharing the call centre's address never blocks the staff member's
+  own browser.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
+import json
 import secrets
 import time
-from collections import deque
-from dataclasses import dataclass, field
-
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.kvstore import KeyValueStore, MemoryStore
 from bot.staff.settings import StaffSettings
-from hotline.passwords import verify_password
+from hotline import accounts
+from hotline.accounts import Account
 
 COOKIE_NAME = "staff_session"
-MAX_SESSIONS = 1000
-GLOBAL_FAILURE_FACTOR = 20   # all clients together may fail this many times the per-client limit
-
+DEVICE_COOKIE = "staff_device"
+DEVICE_DAYS = 90
+ACCOUNT_FACTOR = 4          # unknown devices may fail this many times the per-address limit
+TOTP_REPLAY_SECONDS = 120
+_PREFIX = "staff:"
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class StaffSession:
+    """A logged-in session: whose, its CSRF token, and how it authenticates."""
+
+    account: str
     csrf: str
-    expires_at: float
     via_bearer: bool = False
 
+    def to_store(self) -> str:
+        return json.dumps({"a": self.account, "c": self.csrf, "b": self.via_bearer})
 
-@dataclass
-class LoginThrottle:
-    """Failed logins per client and overall within a sliding window."""
-
-    max_failures: int
-    window: int
-    _by_client: dict[str, deque] = field(default_factory=dict)
-    _all: deque = field(default_factory=deque)
-
-    def _trim(self, q: deque, now: float) -> None:
-        while q and q[0] <= now - self.window:
-            q.popleft()
-
-    def retry_after(self, client: str, now: float | None = None) -> int:
-        """Seconds until ``client`` may try again (0 = allowed now)."""
-        now = now or time.monotonic()
-        q = self._by_client.get(client, deque())
-        self._trim(q, now)
-        self._trim(self._all, now)
-        waits = []
-        if len(q) >= self.max_failures:
-            waits.append(q[0] + self.window - now)
-        if len(self._all) >= self.max_failures * GLOBAL_FAILURE_FACTOR:
-            waits.append(self._all[0] + self.window - now)
-        return int(max(waits) + 1) if waits else 0
-
-    def failed(self, client: str, now: float | None = None) -> None:
-        now = now or time.monotonic()
-        self._by_client.setdefault(client, deque()).append(now)
-        self._all.append(now)
-        if len(self._by_client) > 10_000:    # bound memory under a distributed attack
-            self._by_client.clear()
-
-    def succeeded(self, client: str) -> None:
-        self._by_client.pop(client, None)
-
-
-class SessionStore:
-    """Hashed session tokens with expiry, in memory."""
-
-    def __init__(self, ttl_seconds: int):
-        self.ttl = ttl_seconds
-        self._sessions: dict[str, StaffSession] = {}
-
-    def create(self, via_bearer: bool = False) -> tuple[str, StaffSession]:
-        """A new (token, session); only the token's hash is kept."""
-        now = time.time()
-        if len(self._sessions) >= MAX_SESSIONS:
-            self._purge(now)
-            if len(self._sessions) >= MAX_SESSIONS:   # drop the oldest
-                oldest = min(self._sessions, key=lambda k: self._sessions[k].expires_at)
-                self._sessions.pop(oldest)
-        token = secrets.token_urlsafe(32)
-        session = StaffSession(secrets.token_urlsafe(24), now + self.ttl, via_bearer)
-        self._sessions[_digest(token)] = session
-        return token, session
-
-    def get(self, token: str | None) -> StaffSession | None:
-        if not token or len(token) > 200:
+    @classmethod
+    def from_store(cls, raw: str | None) -> "StaffSession | None":
+        try:
+            data = json.loads(raw) if raw else None
+            return cls(str(data["a"]), str(data["c"]), bool(data.get("b"))) if data else None
+        except (ValueError, KeyError, TypeError):
             return None
-        key = _digest(token)
-        session = self._sessions.get(key)
-        if session is None:
-            return None
-        if session.expires_at <= time.time():
-            self._sessions.pop(key, None)
-            return None
-        return session
 
-    def revoke(self, token: str | None) -> None:
-        if token:
-            self._sessions.pop(_digest(token), None)
 
-    def _purge(self, now: float) -> None:
-        for key in [k for k, s in self._sessions.items() if s.expires_at <= now]:
-            self._sessions.pop(key, None)
+@dataclass(frozen=True)
+class LoginResult:
+    """What a login attempt gave: a token, or why not (``retry_after`` seconds when throttled)."""
+
+    token: str | None = None
+    session: StaffSession | None = None
+    account: Account | None = None
+    retry_after: int = 0
+    device: str | None = None      # a fresh device cookie value to set
 
 
 class StaffAuth:
     """Everything the console needs to authenticate a request."""
 
-    def __init__(self, settings: StaffSettings):
+    def __init__(self, settings: StaffSettings, secret: bytes | None = None):
         self.settings = settings
-        self.sessions = SessionStore(settings.session_seconds)
-        self.throttle = LoginThrottle(settings.max_failures, settings.failure_window)
+        # Signs device cookies; the gateway's secret, so every process agrees.
+        self._secret = secret or secrets.token_bytes(32)
+        self._fallback_store = MemoryStore()
 
-    async def check_password(self, password: str) -> bool:
-        # scrypt takes tens of milliseconds: keep it off the event loop.
-        return await asyncio.to_thread(verify_password, password, self.settings.password_hash)
+    # -- plumbing ------------------------------------------------------------------
 
-    def token_of(self, request: web.Request) -> tuple[str | None, bool]:
+    def store(self, request: web.Request) -> KeyValueStore:
+        from bot import keys
+
+        return request.app.get(keys.STORE) or self._fallback_store
+
+    @staticmethod
+    def token_of(request: web.Request) -> tuple[str | None, bool]:
         """(token, is_bearer) from the Authorization header or the cookie."""
         header = request.headers.get("Authorization", "")
         if header[:7].lower() == "bearer ":
             return header[7:].strip(), True
         return request.cookies.get(COOKIE_NAME), False
 
-    def session_of(self, request: web.Request) -> tuple[StaffSession | None, bool]:
+    async def session_of(self, request: web.Request) -> tuple[StaffSession | None, bool]:
         token, bearer = self.token_of(request)
-        return self.sessions.get(token), bearer
+        if not token or len(token) > 200:
+            return None, bearer
+        raw = await self.store(request).get(_PREFIX + "session:" + _digest(token))
+        return StaffSession.from_store(raw), bearer
+
+    async def create_session(self, request: web.Request, account: str, bearer: bool) -> tuple[str, StaffSession]:
+        token = secrets.token_urlsafe(32)
+        session = StaffSession(account, secrets.token_urlsafe(24), bearer)
+        await self.store(request).set(_PREFIX + "session:" + _digest(token), session.to_store(),
+                                      self.settings.session_seconds)
+        return token, session
+
+    async def revoke(self, request: web.Request) -> None:
+        token, _ = self.token_of(request)
+        if token and len(token) <= 200:
+            await self.store(request).delete(_PREFIX + "session:" + _digest(token))
 
     def set_cookie(self, response: web.StreamResponse, token: str) -> None:
         response.set_cookie(
@@ -147,13 +129,99 @@ class StaffAuth:
             httponly=True, samesite="Strict", secure=self.settings.cookie_secure,
         )
 
+    def set_device_cookie(self, response: web.StreamResponse, value: str) -> None:
+        response.set_cookie(
+            DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, path="/staff",
+            httponly=True, samesite="Strict", secure=self.settings.cookie_secure,
+        )
+
     @staticmethod
     def clear_cookie(response: web.StreamResponse) -> None:
         response.del_cookie(COOKIE_NAME, path="/")
 
+    # -- device cookies ------------------------------------------------------------
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._secret, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def new_device(self, account: str) -> str:
+        nonce = secrets.token_urlsafe(12)
+        expires = int(time.time()) + DEVICE_DAYS * 86400
+        body = f"{nonce}.{expires}"
+        return f"{body}.{self._sign(account + '|' + body)}"
+
+    def device_of(self, request: web.Request, account: str) -> str | None:
+        """The device id when the request carries a valid device cookie for ``account``."""
+        value = request.cookies.get(DEVICE_COOKIE) or ""
+        parts = value.split(".")
+        if len(parts) != 3 or len(value) > 200:
+            return None
+        nonce, expires, signature = parts
+        if not hmac.compare_digest(signature, self._sign(f"{account}|{nonce}.{expires}")):
+            return None
+        try:
+            if int(expires) < time.time():
+                return None
+        except ValueError:
+            return None
+        return nonce
+
+    # -- login -------------------------------------------------------------------------
+
+    def _throttle_keys(self, address: str, name: str, device: str | None) -> list[tuple[str, int]]:
+        limit = self.settings.max_failures
+        if device:
+            return [(f"{_PREFIX}fail:device:{device}", limit)]
+        return [(f"{_PREFIX}fail:addr:{address}", limit),
+                (f"{_PREFIX}fail:account:{_digest(name)[:32]}", limit * ACCOUNT_FACTOR)]
+
+    async def login(self, request: web.Request, sessions: Any, name: Any, password: Any, code: Any,
+                    *, bearer: bool) -> LoginResult:
+        """Check name, password and (when the account has one) the TOTP code."""
+        store = self.store(request)
+        address = client_key(request)
+        name = name.strip() if isinstance(name, str) else ""
+        device = self.device_of(request, name) if name else None
+        keys = self._throttle_keys(address, name, device)
+        for key, limit in keys:
+            count = int(await store.get(key) or 0)
+            if count >= limit:
+                return LoginResult(retry_after=self.settings.failure_window)
+        ok = isinstance(password, str) and 0 < len(password) <= 256 and 0 < len(name) <= accounts.NAME_MAX
+        credentials = None
+        if ok:
+            # scrypt takes tens of milliseconds: keep it off the event loop.
+            credentials = await asyncio.to_thread(accounts.authenticate, sessions, name, password)
+        if credentials is not None and credentials.totp_secret:
+            # A missing or wrong code fails like a wrong password (no hint that the
+            # password was right); a code is good once (no replay within its window).
+            code = str(code or "").strip()
+            fresh = bool(code) and await store.add(
+                f"{_PREFIX}totp:{_digest(name)[:32]}:{code[:12]}", "1", TOTP_REPLAY_SECONDS)
+            if not fresh or not accounts.check_totp(credentials.totp_secret, code):
+                credentials = None
+        if credentials is None:
+            for key, _ in keys:
+                await store.incr(key, self.settings.failure_window)
+            return LoginResult(account=None)
+        for key, _ in keys:
+            await store.delete(key)
+        token, session = await self.create_session(request, credentials.account.name, bearer)
+        return LoginResult(token=token, session=session, account=credentials.account,
+                           device=None if device else self.new_device(credentials.account.name))
+
 
 def client_key(request: web.Request) -> str:
-    """Who is logging in, for throttling (the peer address; the gateway may sit behind a proxy)."""
+    """The client's address: from the trusted proxy's header when the gateway is behind one."""
+    try:
+        from bot import keys
+        from bot.identity import client_address
+
+        policy = request.app.get(keys.PROXY_POLICY)
+        if policy is not None:
+            return client_address(request, policy)
+    except ImportError:   # the console on its own (evaluation), without the gateway's identity module
+        pass
     return request.remote or "unknown"
 
 

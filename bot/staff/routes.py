@@ -8,8 +8,10 @@ knowledge calls are synchronous (SQLAlchemy) and run in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
 import functools
+import io
 import json
 import logging
 from pathlib import Path
@@ -24,7 +26,8 @@ from bot.staff.auth import StaffAuth, StaffSession, client_key, csrf_ok, same_or
 from bot.staff.render import Safe, esc, label, say, tag
 from bot.staff.settings import StaffSettings
 from bot.staff.suggest import MAX_TEXT, UnknownPlace, suggest
-from hotline import tickets
+from hotline import accounts, tickets
+from hotline.accounts import Account, AccountNotFound
 from hotline.tickets import TicketAlreadyResolved, TicketInfo, TicketNotFound, clean_code
 from knowledge.errors import KnowledgeError
 
@@ -33,6 +36,9 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STAFF_AUTH = web.AppKey("staff_auth", StaffAuth)
 SESSION_KEY = "staff_session"
+ACCOUNT_KEY = "staff_account"
+QUEUE_PAGE = 25
+AUDIT_PAGE = 50
 DAY_CHOICES = (7, 14, 30, 90)
 DEFAULT_DAYS = 14
 BEIJING = tickets.REPORT_TZ
@@ -57,10 +63,14 @@ def _api_error(status: int, error: str, message: str, **extra: Any) -> web.Respo
 
 
 def _page(title: str, body: Any, *, session: StaffSession | None = None, flash: str | None = None,
-          flash_error: bool = False, status: int = 200) -> web.Response:
-    nav = r.render("nav.html", csrf=session.csrf) if session else ""
+          flash_error: bool = False, status: int = 200, account: Account | None = None) -> web.Response:
+    nav = ""
+    if session:
+        admin = tag("a", say("pages.audit"), href="/staff/audit") if account and account.is_admin else ""
+        nav = r.render("nav.html", csrf=session.csrf, account=session.account, admin_links=Safe(admin))
     flash_html = tag("div", flash, cls="flash error" if flash_error else "flash", role="status") if flash else ""
-    text = r.render("layout.html", title=title, nav=Safe(nav), flash=flash_html, body=Safe(body))
+    text = r.render("layout.html", title=title, nav=Safe(nav), flash=flash_html, body=Safe(body),
+                    csrf=session.csrf if session else "")
     return _no_store(web.Response(text=text, status=status, content_type="text/html", charset="utf-8"))
 
 
@@ -91,18 +101,32 @@ def _auth(request: web.Request) -> StaffAuth:
     return request.app[STAFF_AUTH]
 
 
+async def _account_of(request: web.Request, session: StaffSession | None) -> Account | None:
+    """The session's account, re-read every request: a disabled account or changed
+    places take effect at once."""
+    if session is None:
+        return None
+    try:
+        account = await _db(accounts.get_account, _sessions(request), session.account)
+    except AccountNotFound:
+        return None
+    return account if account.active else None
+
+
 def staff_page(handler: Handler) -> Handler:
     """HTML route guard: session required; POST forms need the CSRF token."""
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        session, bearer = _auth(request).session_of(request)
-        if session is None:
+        session, bearer = await _auth(request).session_of(request)
+        account = await _account_of(request, session)
+        if session is None or account is None:
             return _login_page(request, status=401)
         if request.method == "POST" and not bearer:
             form = await request.post()
             if not same_origin(request) or not csrf_ok(session, form.get("csrf")):
                 return _message(say("pages.error"), say("api_errors.forbidden"), session=session, status=403)
         request[SESSION_KEY] = session
+        request[ACCOUNT_KEY] = account
         return await handler(request)
     return wrapper
 
@@ -111,8 +135,9 @@ def staff_api(handler: Handler) -> Handler:
     """API guard: Bearer token, or cookie plus ``X-CSRF-Token`` for anything but GET."""
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        session, bearer = _auth(request).session_of(request)
-        if session is None:
+        session, bearer = await _auth(request).session_of(request)
+        account = await _account_of(request, session)
+        if session is None or account is None:
             resp = _api_error(401, "unauthorized", say("api_errors.unauthorized"))
             resp.headers["WWW-Authenticate"] = 'Bearer realm="staff"'
             return resp
@@ -120,8 +145,23 @@ def staff_api(handler: Handler) -> Handler:
             if not same_origin(request) or not csrf_ok(session, request.headers.get("X-CSRF-Token")):
                 return _api_error(403, "forbidden", say("api_errors.forbidden"))
         request[SESSION_KEY] = session
+        request[ACCOUNT_KEY] = account
         return await handler(request)
     return wrapper
+
+
+def _me(request: web.Request) -> Account:
+    return request[ACCOUNT_KEY]
+
+
+async def _audit(request: web.Request, action: str, target: str = "", detail: str = "",
+                 account: str | None = None) -> None:
+    """Record who did what; a failure to record is logged, never shown to staff."""
+    name = account or (request[ACCOUNT_KEY].name if ACCOUNT_KEY in request else "-")
+    try:
+        await _db(accounts.audit, _sessions(request), name, action, target, detail, client_key(request))
+    except SQLAlchemyError:
+        logger.exception("could not write the staff audit log")
 
 
 async def _json_body(request: web.Request) -> dict[str, Any] | None:
@@ -146,26 +186,20 @@ def _local(ts: dt.datetime | None) -> str:
 
 # -- login ---------------------------------------------------------------------------
 
-async def _attempt_login(request: web.Request, password: Any) -> tuple[str | None, int]:
-    """(token or None, retry_after seconds). Counts failures for throttling."""
-    auth = _auth(request)
-    client = client_key(request)
-    wait = auth.throttle.retry_after(client)
-    if wait:
-        return None, wait
-    if not isinstance(password, str) or not password or len(password) > 256 \
-            or not await auth.check_password(password):
-        auth.throttle.failed(client)
-        logger.warning("failed staff login from %s", client)
-        return None, 0
-    auth.throttle.succeeded(client)
-    token, _ = auth.sessions.create(via_bearer=False)
-    return token, 0
+async def _attempt_login(request: web.Request, name: Any, password: Any, code: Any, *, bearer: bool):
+    result = await _auth(request).login(request, _sessions(request), name, password, code, bearer=bearer)
+    shown = name.strip()[:accounts.NAME_MAX] if isinstance(name, str) else "-"
+    if result.token:
+        await _audit(request, "login", account=result.account.name, detail="api" if bearer else "form")
+    elif not result.retry_after:
+        logger.warning("failed staff login from %s", client_key(request))
+        await _audit(request, "login_failed", account=shown or "-")
+    return result
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
-    session, _ = _auth(request).session_of(request)
-    if session is not None:
+    session, _ = await _auth(request).session_of(request)
+    if session is not None and await _account_of(request, session) is not None:
         raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
     return _login_page(request)
 
@@ -174,22 +208,27 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         return _message(say("pages.error"), say("api_errors.forbidden"), session=None, status=403)
     form = await request.post()
-    token, wait = await _attempt_login(request, form.get("password"))
-    if wait:
+    result = await _attempt_login(request, form.get("name"), form.get("password"), form.get("code"),
+                                  bearer=False)
+    if result.retry_after:
+        wait = result.retry_after
         resp = _login_page(request, status=429, error=say("messages.login_throttled", minutes=max(1, wait // 60)))
         resp.headers["Retry-After"] = str(wait)
         return resp
-    if token is None:
+    if result.token is None:
         return _login_page(request, status=401, error=say("messages.login_failed"))
     resp = web.HTTPSeeOther(_safe_next(str(form.get("next") or "")))
-    _auth(request).set_cookie(resp, token)
+    _auth(request).set_cookie(resp, result.token)
+    if result.device:
+        _auth(request).set_device_cookie(resp, result.device)
     raise resp
 
 
 @staff_page
 async def logout(request: web.Request) -> web.StreamResponse:
     auth = _auth(request)
-    auth.sessions.revoke(auth.token_of(request)[0])
+    await auth.revoke(request)
+    await _audit(request, "logout")
     resp = web.HTTPSeeOther("/staff/login")
     auth.clear_cookie(resp)
     raise resp
@@ -200,25 +239,31 @@ async def api_login(request: web.Request) -> web.StreamResponse:
     if body is None:
         return _api_error(400, "bad_request", say("api_errors.bad_json"))
     auth = _auth(request)
-    token, wait = await _attempt_login(request, body.get("password"))
-    if wait:
-        resp = _api_error(429, "throttled", say("api_errors.throttled"), retry_after=wait)
-        resp.headers["Retry-After"] = str(wait)
+    result = await _attempt_login(request, body.get("name"), body.get("password"), body.get("code"),
+                                  bearer=True)
+    if result.retry_after:
+        resp = _api_error(429, "throttled", say("api_errors.throttled"), retry_after=result.retry_after)
+        resp.headers["Retry-After"] = str(result.retry_after)
         return resp
-    if token is None:
+    if result.token is None:
         return _api_error(401, "unauthorized", say("messages.login_failed"))
-    session = auth.sessions.get(token)
-    return _json({"token": token, "token_type": "Bearer", "expires_in": auth.settings.session_seconds,
-                  "csrf": session.csrf if session else None})
+    return _json({"token": result.token, "token_type": "Bearer", "expires_in": auth.settings.session_seconds,
+                  "csrf": result.session.csrf, "account": result.account.to_json()})
 
 
 @staff_api
 async def api_logout(request: web.Request) -> web.StreamResponse:
     auth = _auth(request)
-    auth.sessions.revoke(auth.token_of(request)[0])
+    await auth.revoke(request)
+    await _audit(request, "logout")
     resp = _json({"ok": True})
     auth.clear_cookie(resp)
     return resp
+
+
+@staff_api
+async def api_me(request: web.Request) -> web.StreamResponse:
+    return _json(_me(request).to_json())
 
 
 # -- suggestions ---------------------------------------------------------------------
@@ -234,7 +279,16 @@ def _validate_suggest(text: Any, city: Any) -> tuple[str | None, str | None, str
     return text, (city or "").strip() or None, None
 
 
+class OutOfScope(Exception):
+    """The account may not work on this place."""
+
+
 async def _suggest(request: web.Request, text: str, city: str | None):
+    account = _me(request)
+    if city and account.places is not None:
+        place = await _db(request.app["knowledge"].resolve_place, city)
+        if place is not None and place.name not in account.places:
+            raise OutOfScope(place.name)
     return await suggest(text, city, rasa=request.app.get("rasa"), kb=request.app["knowledge"],
                          timeout=_auth(request).settings.nlu_timeout)
 
@@ -249,6 +303,8 @@ async def api_suggest(request: web.Request) -> web.StreamResponse:
         return _api_error(400, "bad_request", error)
     try:
         result = await _suggest(request, text, city)
+    except OutOfScope as exc:
+        return _api_error(403, "out_of_scope", say("messages.out_of_scope", place=str(exc)))
     except UnknownPlace:
         return _api_error(400, "unknown_city", say("messages.unknown_city", city=city))
     except KnowledgeError:
@@ -257,10 +313,15 @@ async def api_suggest(request: web.Request) -> web.StreamResponse:
 
 
 async def _places(request: web.Request) -> list[str]:
+    """The places this account works on, in the knowledge base's order."""
     try:
-        return [p.name for p in await _db(request.app["knowledge"].places)]
+        names = [p.name for p in await _db(request.app["knowledge"].places)]
     except KnowledgeError:
-        return []
+        names = []
+    account = request.get(ACCOUNT_KEY)
+    if account is not None and account.places is not None:
+        names = [n for n in names if n in account.places]
+    return names
 
 
 def _options(values: list[tuple[str, str]], selected: str | None) -> Safe:
@@ -298,7 +359,8 @@ async def _suggest_page(request: web.Request, text: str = "", city: str | None =
     options = _options([("", label("national_place", None) or "")] + [(p, p) for p in places], city)
     body = r.render("suggest.html", csrf=session.csrf, text=text, city_options=options,
                     max_text=MAX_TEXT, results=Safe(results))
-    return _page(say("pages.suggest"), body, session=session, flash=flash, flash_error=flash_error, status=status)
+    return _page(say("pages.suggest"), body, session=session, flash=flash, flash_error=flash_error, status=status,
+                 account=_me(request))
 
 
 @staff_page
@@ -312,6 +374,9 @@ async def suggest_page(request: web.Request) -> web.StreamResponse:
         return await _suggest_page(request, str(raw_text or "")[:MAX_TEXT], flash=error, flash_error=True, status=400)
     try:
         result = await _suggest(request, text, city)
+    except OutOfScope as exc:
+        return await _suggest_page(request, text, flash=say("messages.out_of_scope", place=str(exc)),
+                                   flash_error=True, status=403)
     except UnknownPlace:
         return await _suggest_page(request, text, flash=say("messages.unknown_city", city=city),
                                    flash_error=True, status=400)
@@ -355,21 +420,80 @@ def _topic_labels() -> dict[str, str]:
     return topic_labels()
 
 
+def _queue_params(request: web.Request) -> tuple[str | None, str, int]:
+    """(place, order, page) from the query, with safe defaults."""
+    place = request.query.get("place") or None
+    order = request.query.get("order", "oldest")
+    order = order if order in tickets.QUEUE_ORDERS else "oldest"
+    try:
+        page = max(1, min(int(request.query.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
+    return place, order, page
+
+
+async def _queue(request: web.Request, limit: int = QUEUE_PAGE) -> tickets.QueuePage:
+    place, order, page = _queue_params(request)
+    return await _db(tickets.open_queue, _sessions(request), place=place, places=_me(request).places,
+                     order=order, offset=(page - 1) * limit, limit=limit)
+
+
+def _pager(queue: tickets.QueuePage, place: str | None) -> Safe:
+    page = queue.offset // queue.limit + 1
+    pages = max(1, -(-queue.total // queue.limit))
+
+    def link(n: int, text: str) -> Safe:
+        query = f"order={queue.order}&page={n}" + (f"&place={quote(place)}" if place else "")
+        return tag("a", text, href=f"/staff/tickets?{query}", rel="prev" if n < page else "next")
+
+    parts = [tag("span", say("pages.page_of", page=page, pages=pages, total=queue.total), cls="count")]
+    if page > 1:
+        parts.insert(0, link(page - 1, say("pages.prev")))
+    if page < pages:
+        parts.append(link(page + 1, say("pages.next")))
+    return tag("nav", r.join(parts), cls="pager", id="queue-pager")
+
+
 @staff_page
 async def tickets_page(request: web.Request) -> web.StreamResponse:
     code = request.query.get("code")
     if code is not None:
         raise web.HTTPSeeOther(f"/staff/tickets/{quote(clean_code(code)) or '-'}")
-    place = request.query.get("place") or None
+    place, order, page = _queue_params(request)
     try:
-        rows = await _db(tickets.list_open, _sessions(request), place)
+        queue = await _queue(request)
     except SQLAlchemyError:
         logger.exception("ticket queue unavailable")
         return _message(say("pages.error"), say("messages.store_down"), session=request[SESSION_KEY], status=503)
+    await _audit(request, "view_queue", place or "", f"{order} page {page}")
     places = await _places(request)
     options = _options([("", label("all_places", None))] + [(p, p) for p in places], place)
-    body = r.render("tickets.html", place_options=options, queue=_queue_html(rows))
-    return _page(say("pages.tickets"), body, session=request[SESSION_KEY])
+    orders = _options([(o, label("order", o)) for o in tickets.QUEUE_ORDERS], order)
+    body = r.render("tickets.html", place_options=options, order_options=orders,
+                    queue=_queue_html(queue.tickets), pager=_pager(queue, place))
+    return _page(say("pages.tickets"), body, session=request[SESSION_KEY], account=_me(request))
+
+
+@staff_page
+async def tickets_export(request: web.Request) -> web.StreamResponse:
+    """The account's open queue as CSV (no transcripts), for the shift hand-over."""
+    place, order, _ = _queue_params(request)
+    try:
+        queue = await _db(tickets.open_queue, _sessions(request), place=place, places=_me(request).places,
+                          order=order, offset=0, limit=200)
+    except SQLAlchemyError:
+        return _message(say("pages.error"), say("messages.store_down"), session=request[SESSION_KEY], status=503)
+    await _audit(request, "export_queue", place or "", f"{len(queue.tickets)} tickets")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    labels = _topic_labels()
+    writer.writerow([say(f"pages.col_{c}") for c in ("code", "place", "topic", "reason", "hotline", "created")])
+    for t in queue.tickets:
+        writer.writerow([t.code, t.place or "", labels.get(t.topic or "", t.topic or ""), label("reason", t.reason),
+                         t.hotline, _local(t.created_at)])
+    resp = web.Response(body=out.getvalue().encode("utf-8-sig"), content_type="text/csv", charset="utf-8")
+    resp.headers["Content-Disposition"] = 'attachment; filename="tickets.csv"'
+    return _no_store(resp)
 
 
 def _ticket_html(t: TicketInfo, session: StaffSession) -> str:
@@ -391,10 +515,20 @@ def _ticket_html(t: TicketInfo, session: StaffSession) -> str:
     )
 
 
+async def _scoped_ticket(request: web.Request, code: str) -> TicketInfo:
+    """The ticket when it is in the account's places; TicketNotFound otherwise (a
+    ticket of another place is not even confirmed to exist), with the attempt audited."""
+    info = await _db(tickets.get_by_code, _sessions(request), code)
+    if not _me(request).may_see(info.place):
+        await _audit(request, "denied", info.code, f"place {info.place or '-'}")
+        raise TicketNotFound(info.code)
+    return info
+
+
 async def _ticket_or_page(request: web.Request, code: str):
     session = request[SESSION_KEY]
     try:
-        return await _db(tickets.get_by_code, _sessions(request), code)
+        return await _scoped_ticket(request, code)
     except TicketNotFound:
         return _message(say("pages.not_found"), say("messages.ticket_not_found", code=clean_code(code)[:20]),
                         session=session, status=404, back="/staff/tickets")
@@ -411,9 +545,17 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
     found = await _ticket_or_page(request, code)
     if isinstance(found, web.Response):
         return found
+    await _audit(request, "view_ticket", found.code, found.place or "")
     flash = say("messages.resolved", code=found.code) if request.query.get("resolved") else None
     return _page(say("pages.ticket", code=found.code), _ticket_html(found, request[SESSION_KEY]),
-                 session=request[SESSION_KEY], flash=flash)
+                 session=request[SESSION_KEY], flash=flash, account=_me(request))
+
+
+async def _resolve(request: web.Request, code: str, note: str) -> TicketInfo:
+    await _scoped_ticket(request, code)
+    info = await _db(tickets.resolve, _sessions(request), code, note)
+    await _audit(request, "resolve_ticket", info.code, info.place or "")
+    return info
 
 
 @staff_page
@@ -426,9 +568,9 @@ async def ticket_resolve(request: web.Request) -> web.StreamResponse:
         if isinstance(found, web.Response):
             return found
         return _page(say("pages.ticket", code=found.code), _ticket_html(found, session), session=session,
-                     flash=say("messages.note_required"), flash_error=True, status=400)
+                     flash=say("messages.note_required"), flash_error=True, status=400, account=_me(request))
     try:
-        info = await _db(tickets.resolve, _sessions(request), code, note)
+        info = await _resolve(request, code, note)
     except TicketNotFound:
         return _message(say("pages.not_found"), say("messages.ticket_not_found", code=clean_code(code)[:20]),
                         session=session, status=404, back="/staff/tickets")
@@ -443,22 +585,25 @@ async def ticket_resolve(request: web.Request) -> web.StreamResponse:
 
 @staff_api
 async def api_tickets(request: web.Request) -> web.StreamResponse:
+    _, order, page = _queue_params(request)
     try:
-        rows = await _db(tickets.list_open, _sessions(request), request.query.get("place") or None)
+        queue = await _queue(request)
     except SQLAlchemyError:
         return _api_error(503, "store_unavailable", say("messages.store_down"))
-    return _json({"tickets": [t.to_json() for t in rows]})
+    await _audit(request, "view_queue", request.query.get("place") or "", f"{order} page {page} (api)")
+    return _json({**queue.to_json(), "page": page})
 
 
 @staff_api
 async def api_ticket(request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     try:
-        info = await _db(tickets.get_by_code, _sessions(request), code)
+        info = await _scoped_ticket(request, code)
     except TicketNotFound:
         return _api_error(404, "not_found", say("messages.ticket_not_found", code=clean_code(code)[:20]))
     except SQLAlchemyError:
         return _api_error(503, "store_unavailable", say("messages.store_down"))
+    await _audit(request, "view_ticket", info.code, f"{info.place or ''} (api)")
     return _json(info.to_json())
 
 
@@ -472,7 +617,7 @@ async def api_ticket_resolve(request: web.Request) -> web.StreamResponse:
     if not isinstance(note, str) or not note.strip() or len(note) > 2000:
         return _api_error(400, "bad_request", say("messages.note_required"))
     try:
-        info = await _db(tickets.resolve, _sessions(request), code, note.strip())
+        info = await _resolve(request, code, note.strip())
     except TicketNotFound:
         return _api_error(404, "not_found", say("messages.ticket_not_found", code=clean_code(code)[:20]))
     except TicketAlreadyResolved:
@@ -480,6 +625,80 @@ async def api_ticket_resolve(request: web.Request) -> web.StreamResponse:
     except SQLAlchemyError:
         return _api_error(503, "store_unavailable", say("messages.store_down"))
     return _json(info.to_json())
+
+
+@staff_api
+async def api_audit_event(request: web.Request) -> web.StreamResponse:
+    """``POST /api/staff/audit {"action": "copy", "target": topic}``: the page reports
+    that a suggested answer was copied (the copy itself happens in the browser)."""
+    body = await _json_body(request)
+    if body is None or body.get("action") != "copy" or not isinstance(body.get("target"), str):
+        return _api_error(400, "bad_request", say("api_errors.bad_field", field="action"))
+    detail = body.get("detail") if isinstance(body.get("detail"), str) else ""
+    await _audit(request, "copy", body["target"][:128], detail[:200])
+    return _json({"ok": True})
+
+
+# -- audit log (admin) ------------------------------------------------------------------
+
+def _audit_params(request: web.Request) -> tuple[str | None, str | None, int]:
+    account = (request.query.get("account") or "").strip() or None
+    action = request.query.get("action") or None
+    action = action if action in accounts.ACTIONS else None
+    try:
+        page = max(1, min(int(request.query.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    return account, action, page
+
+
+@staff_page
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    session, me = request[SESSION_KEY], _me(request)
+    if not me.is_admin:
+        await _audit(request, "denied", "audit")
+        return _message(say("pages.error"), say("messages.admin_only"), session=session, status=403)
+    account, action, page = _audit_params(request)
+    try:
+        rows, total = await _db(accounts.audit_log, _sessions(request), account=account, action=action,
+                                offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
+    except SQLAlchemyError:
+        return _message(say("pages.error"), say("messages.store_down"), session=session, status=503)
+    await _audit(request, "view_audit", account or "", action or "")
+    head = tag("tr", r.join(tag("th", say(f"pages.col_{c}"))
+                            for c in ("at", "account", "action", "target", "detail", "address")))
+    body_rows = r.join(tag("tr", r.join([
+        tag("td", _local(e.at)), tag("td", e.account), tag("td", label("action", e.action), data_action=e.action),
+        tag("td", e.target), tag("td", e.detail), tag("td", e.address),
+    ])) for e in rows)
+    table = (tag("table", Safe(tag("thead", head) + tag("tbody", body_rows)), id="audit") if rows
+             else tag("p", say("messages.no_audit"), cls="hint"))
+    pages = max(1, -(-total // AUDIT_PAGE))
+    query = "".join(f"&{k}={quote(v)}" for k, v in (("account", account), ("action", action)) if v)
+    nav = [tag("span", say("pages.page_of", page=page, pages=pages, total=total), cls="count")]
+    if page > 1:
+        nav.insert(0, tag("a", say("pages.prev"), href=f"/staff/audit?page={page - 1}{query}"))
+    if page < pages:
+        nav.append(tag("a", say("pages.next"), href=f"/staff/audit?page={page + 1}{query}"))
+    actions = _options([("", say("pages.all_actions"))] + [(a, label("action", a)) for a in accounts.ACTIONS], action)
+    html = r.render("audit.html", account=account or "", action_options=actions, table=table,
+                    pager=tag("nav", r.join(nav), cls="pager"))
+    return _page(say("pages.audit"), html, session=session, account=me)
+
+
+@staff_api
+async def api_audit(request: web.Request) -> web.StreamResponse:
+    if not _me(request).is_admin:
+        await _audit(request, "denied", "audit (api)")
+        return _api_error(403, "forbidden", say("messages.admin_only"))
+    account, action, page = _audit_params(request)
+    try:
+        rows, total = await _db(accounts.audit_log, _sessions(request), account=account, action=action,
+                                offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
+    except SQLAlchemyError:
+        return _api_error(503, "store_unavailable", say("messages.store_down"))
+    await _audit(request, "view_audit", account or "", f"{action or ''} (api)")
+    return _json({"entries": [e.to_json() for e in rows], "total": total, "page": page})
 
 
 # -- unanswered --------------------------------------------------------------------
@@ -514,7 +733,7 @@ async def unanswered_page(request: web.Request) -> web.StreamResponse:
     session = request[SESSION_KEY]
     days = _days(request) or DEFAULT_DAYS
     try:
-        summary = await _db(tickets.unanswered_summary, _sessions(request), days)
+        summary = await _db(tickets.unanswered_summary, _sessions(request), days, places=_me(request).places)
     except SQLAlchemyError:
         logger.exception("unanswered summary failed")
         return _message(say("pages.error"), say("messages.store_down"), session=session, status=503)
@@ -525,7 +744,8 @@ async def unanswered_page(request: web.Request) -> web.StreamResponse:
         chart=r.bar_chart(summary.days, summary.totals, title=say("pages.unanswered")),
         table=_unanswered_table(summary),
     )
-    return _page(say("pages.unanswered"), body, session=session)
+    await _audit(request, "view_unanswered", "", f"{days} days")
+    return _page(say("pages.unanswered"), body, session=session, account=_me(request))
 
 
 @staff_api
@@ -534,7 +754,7 @@ async def api_unanswered(request: web.Request) -> web.StreamResponse:
     if days is None:
         return _api_error(400, "bad_request", say("api_errors.bad_field", field="days"))
     try:
-        summary = await _db(tickets.unanswered_summary, _sessions(request), days)
+        summary = await _db(tickets.unanswered_summary, _sessions(request), days, places=_me(request).places)
     except SQLAlchemyError:
         return _api_error(503, "store_unavailable", say("messages.store_down"))
     return _json(summary.to_json())
@@ -542,25 +762,50 @@ async def api_unanswered(request: web.Request) -> web.StreamResponse:
 
 # -- registration -----------------------------------------------------------------
 
+async def _bootstrap(app: web.Application) -> None:
+    """Start-up: the development admin account; a warning when production has no account."""
+    settings: StaffSettings = app[STAFF_AUTH].settings
+    sessions = app.get("db_sessions")
+    if sessions is None:
+        return
+    try:
+        if settings.dev_password_hash and not settings.production:
+            await asyncio.to_thread(accounts.ensure_dev_account, sessions, settings.dev_user,
+                                    settings.dev_password_hash)
+            settings.announce()
+        elif not await asyncio.to_thread(accounts.count_active, sessions):
+            logger.warning("no staff accounts yet: create one with "
+                           "`python -m hotline staff add NAME --role admin --places all`")
+    except SQLAlchemyError:
+        logger.exception("staff accounts unavailable at start-up (the console will retry on login)")
+
+
 def register(app: web.Application) -> None:
     """Add the console's routes to ``app``; raise StaffConfigError on bad settings."""
-    settings = StaffSettings.from_env(app_settings=app.get("settings"))
-    settings.announce()
-    app[STAFF_AUTH] = StaffAuth(settings)
+    app_settings = app.get("settings")
+    settings = StaffSettings.from_env(app_settings=app_settings)
+    secret = getattr(app_settings, "gateway_secret", None)
+    app[STAFF_AUTH] = StaffAuth(settings, secret.encode("utf-8") if isinstance(secret, str) else None)
+    app.on_startup.append(_bootstrap)
     app.router.add_get("/staff/login", login_form)
     app.router.add_post("/staff/login", login_submit)
     app.router.add_post("/staff/logout", logout)
     app.router.add_get("/staff", suggest_page)
     app.router.add_post("/staff", suggest_page)
     app.router.add_get("/staff/tickets", tickets_page)
+    app.router.add_get("/staff/tickets.csv", tickets_export)
     app.router.add_get("/staff/tickets/{code}", ticket_page)
     app.router.add_post("/staff/tickets/{code}/resolve", ticket_resolve)
     app.router.add_get("/staff/unanswered", unanswered_page)
+    app.router.add_get("/staff/audit", audit_page)
     app.router.add_static("/staff/static/", STATIC_DIR, name="staff_static", append_version=False)
     app.router.add_post("/api/staff/login", api_login)
     app.router.add_post("/api/staff/logout", api_logout)
+    app.router.add_get("/api/staff/me", api_me)
     app.router.add_post("/api/staff/suggest", api_suggest)
     app.router.add_get("/api/staff/tickets", api_tickets)
     app.router.add_get("/api/staff/tickets/{code}", api_ticket)
     app.router.add_post("/api/staff/tickets/{code}/resolve", api_ticket_resolve)
     app.router.add_get("/api/staff/unanswered", api_unanswered)
+    app.router.add_post("/api/staff/audit", api_audit_event)
+    app.router.add_get("/api/staff/audit", api_audit)

@@ -1,9 +1,13 @@
 """Settings of the staff console, read from the environment once at start-up.
 
-- ``APP_ENV``: ``production`` requires ``STAFF_PASSWORD_HASH`` (no default password).
-- ``STAFF_PASSWORD_HASH``: scrypt/PBKDF2 hash from ``python -m hotline hash-password``.
-- ``STAFF_PASSWORD``: plain password, development only.
-- ``STAFF_SESSION_HOURS`` (8), ``STAFF_LOGIN_MAX_FAILURES`` (5 per
+Staff log in with named accounts (``python -m hotline staff add NAME --places …``).
+
+- ``APP_ENV``: in ``production`` only named accounts exist; ``STAFF_PASSWORD`` and
+  ``STAFF_PASSWORD_HASH`` are ignored there (with a warning): no shared login.
+- Development convenience: ``STAFF_PASSWORD`` (plain) or ``STAFF_PASSWORD_HASH``
+  creates or updates an admin account ``STAFF_USER`` (default ``dev``) for every
+  place at start-up; with neither, a random password is generated and logged once.
+- ``STAFF_SESSION_HOURS`` (8), ``STAFF_LOGIN_MAX_FAILURES`` (5 per address per
   ``STAFF_LOGIN_WINDOW_SECONDS``, 600), ``STAFF_NLU_TIMEOUT`` (3 s),
   ``STAFF_COOKIE_SECURE`` (default: on in production).
 """
@@ -27,48 +31,52 @@ class StaffConfigError(RuntimeError):
 @dataclass(frozen=True)
 class StaffSettings:
     production: bool
-    password_hash: str
     session_seconds: int
     max_failures: int
     failure_window: int
     nlu_timeout: float
     cookie_secure: bool
-    generated_password: str | None = None   # development only, logged once
+    dev_user: str = "dev"
+    dev_password_hash: str | None = None      # development only: the bootstrap admin
+    generated_password: str | None = None     # development only, logged once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, app_settings: Any = None) -> "StaffSettings":
-        """Read the environment; raise :class:`StaffConfigError` when production lacks a hash."""
+        """Read the environment; raise :class:`StaffConfigError` on unusable values."""
         env = os.environ if env is None else env
         # The gateway's Settings (if given) already read APP_ENV; the environment is the fallback.
         app_env = getattr(app_settings, "app_env", None) or env.get("APP_ENV") or "development"
         production = str(app_env).lower() in ("production", "prod")
         configured_hash = (env.get("STAFF_PASSWORD_HASH") or "").strip()
         plain = env.get("STAFF_PASSWORD") or ""
-        generated = None
-        if configured_hash:
+        dev_hash, generated = None, None
+        if production:
+            if configured_hash or plain:
+                logger.warning(
+                    "APP_ENV=production uses named staff accounts only: STAFF_PASSWORD and "
+                    "STAFF_PASSWORD_HASH are ignored; create accounts with `python -m hotline staff "
+                    "add NAME --places …`.")
+        elif configured_hash:
             try:
                 check_hash_format(configured_hash)
             except ValueError as exc:
                 raise StaffConfigError(str(exc)) from exc
-            password_hash = configured_hash
-        elif production:
-            raise StaffConfigError(
-                "APP_ENV=production but STAFF_PASSWORD_HASH is not set: the staff console has "
-                "no default password. Create one with `python -m hotline hash-password`.")
+            dev_hash = configured_hash
         elif plain:
-            password_hash = hash_password(plain)
+            dev_hash = hash_password(plain)
         else:
             generated = secrets.token_urlsafe(12)
-            password_hash = hash_password(generated)
+            dev_hash = hash_password(generated)
         try:
             return cls(
                 production=production,
-                password_hash=password_hash,
                 session_seconds=int(float(env.get("STAFF_SESSION_HOURS", "8")) * 3600),
                 max_failures=int(env.get("STAFF_LOGIN_MAX_FAILURES", "5")),
                 failure_window=int(env.get("STAFF_LOGIN_WINDOW_SECONDS", "600")),
                 nlu_timeout=float(env.get("STAFF_NLU_TIMEOUT", "3")),
                 cookie_secure=_flag(env.get("STAFF_COOKIE_SECURE"), default=production),
+                dev_user=(env.get("STAFF_USER") or "dev").strip() or "dev",
+                dev_password_hash=dev_hash,
                 generated_password=generated,
             )
         except ValueError as exc:
@@ -78,8 +86,8 @@ class StaffSettings:
         """Log the generated development password once (never in production)."""
         if self.generated_password and not self.production:
             logger.warning(
-                "STAFF_PASSWORD_HASH/STAFF_PASSWORD not set: development staff console "
-                "password for this run is %s", self.generated_password)
+                "STAFF_PASSWORD/STAFF_PASSWORD_HASH not set: development staff console account "
+                "%r, password for this run: %s", self.dev_user, self.generated_password)
 
 
 def _flag(value: str | None, default: bool) -> bool:

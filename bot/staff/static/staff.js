@@ -27,10 +27,26 @@
     }, 2000);
   }
 
+  // The audit log records which suggested answer was copied (who and when are
+  // known to the server from the session).
+  function reportCopy(button) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var card = button.closest("article.suggestion");
+    if (!meta || !card || !window.fetch) { return; }
+    fetch("/api/staff/audit", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": meta.getAttribute("content")},
+      body: JSON.stringify({action: "copy", target: card.getAttribute("data-topic") || "",
+                            detail: card.getAttribute("data-entry") || ""})
+    }).catch(function () { /* the copy itself already happened */ });
+  }
+
   function onCopy(event) {
     var button = event.currentTarget;
     var target = document.getElementById(button.getAttribute("data-copy-target"));
     if (!target) { return; }
+    reportCopy(button);
     var text = target.innerText.trim();
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(

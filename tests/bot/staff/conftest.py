@@ -28,6 +28,7 @@ from knowledge.loader import load
 from tests.hotline.fixtures import knowledge_content
 
 STAFF_PASSWORD = "test-password-42"
+STAFF_USER = "dev"   # the development admin STAFF_PASSWORD creates
 ROOT = Path(__file__).resolve().parents[3]
 
 # Keyword → ranking of a trained model (confidences sum to about 1, control
@@ -149,7 +150,7 @@ async def client(aiohttp_client, kb_sessions, make_gateway):
 
 @pytest.fixture
 async def token(client) -> str:
-    resp = await client.post("/api/staff/login", json={"password": STAFF_PASSWORD})
+    resp = await client.post("/api/staff/login", json={"name": STAFF_USER, "password": STAFF_PASSWORD})
     assert resp.status == 200
     return (await resp.json())["token"]
 

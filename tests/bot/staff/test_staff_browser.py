@@ -11,7 +11,7 @@ import pytest
 from hotline import tickets
 from aiohttp import web
 
-from tests.bot.staff.conftest import STAFF_PASSWORD
+from tests.bot.staff.conftest import STAFF_PASSWORD, STAFF_USER
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = pytest.mark.browser
@@ -50,13 +50,14 @@ async def test_console_in_browser(served_gateway, kb_sessions, browser):
 
     # Every POST the console makes must carry its own origin (what the referrer
     # policy decides; browsers without Fetch Metadata are checked on it alone).
-    posts: list[tuple[str, dict]] = []
-    page.on("request", lambda req: posts.append((req.url, req.headers)) if req.method == "POST" else None)
+    requests = []
+    page.on("request", lambda req: requests.append(req) if req.method == "POST" else None)
 
     # Log in.
     resp = await page.goto(f"{base}/staff")
     assert resp.status == 401
     assert resp.headers["referrer-policy"] in ("same-origin", "strict-origin-when-cross-origin")
+    await page.fill("#name", STAFF_USER)
     await page.fill("#password", STAFF_PASSWORD)
     await page.click("#login-form button[type=submit]")
     await page.wait_for_selector("#suggest-form")
@@ -105,9 +106,11 @@ async def test_console_in_browser(served_gateway, kb_sessions, browser):
     await page.click("nav button.link")
     await page.wait_for_selector("#login-form")
     assert (await page.goto(f"{base}/staff/tickets")).status == 401
+    posts = [(req.url, await req.all_headers()) for req in requests]
     await context.close()
     assert not errors, errors
-    assert len(posts) == 4, [u for u, _ in posts]   # login, suggest, resolve, logout
+    # login, suggest, the copy reported to the audit log (fetch), resolve, logout
+    assert len(posts) == 5, [u for u, _ in posts]
     for url, headers in posts:
         assert headers.get("origin") == base, (url, headers.get("origin"))
 
@@ -116,11 +119,12 @@ EVIL_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8">{meta}<title>抽奖</title></head>
 <body>
 <form id="f" method="post" action="{target}/staff/login">
+  <input type="hidden" name="name" value="{user}">
   <input type="hidden" name="password" value="{password}">
   <input type="hidden" name="next" value="/staff/tickets">
 </form>
 <script>
-  var body = new URLSearchParams({{password: "{password}"}});
+  var body = new URLSearchParams({{name: "{user}", password: "{password}"}});
   fetch("{target}/staff/login", {{method: "POST", mode: "no-cors", credentials: "include", body: body}})
     .finally(function () {{ document.getElementById("f").submit(); }});
 </script>
@@ -136,7 +140,7 @@ async def test_login_from_another_origin_is_refused(served_gateway, browser, aio
     """A page elsewhere that knows the password (phished, or a login-CSRF) posts the
     login form and fetches it with credentials: both refused, no session cookie."""
     async def evil(_request: web.Request) -> web.Response:
-        html = EVIL_PAGE.format(target=served_gateway, password=STAFF_PASSWORD, meta=meta)
+        html = EVIL_PAGE.format(target=served_gateway, user=STAFF_USER, password=STAFF_PASSWORD, meta=meta)
         return web.Response(text=html, content_type="text/html")
 
     app = web.Application()

@@ -8,7 +8,7 @@ import pytest
 from bot.staff.settings import StaffConfigError, StaffSettings
 from hotline import tickets
 from hotline.passwords import hash_password
-from tests.bot.staff.conftest import STAFF_PASSWORD
+from tests.bot.staff.conftest import STAFF_PASSWORD, STAFF_USER
 
 MOBILE = "13912345678"
 
@@ -44,7 +44,7 @@ async def test_every_route_needs_a_session(client, kb_sessions, method, path):
 async def test_login_logout_with_cookie(client):
     resp = await client.get("/staff/login")
     assert resp.status == 200 and 'name="password"' in await resp.text()
-    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD, "next": "/staff/tickets"},
+    resp = await client.post("/staff/login", data={"name": STAFF_USER, "password": STAFF_PASSWORD, "next": "/staff/tickets"},
                              allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/staff/tickets"
     cookie = resp.headers["Set-Cookie"]
@@ -61,23 +61,23 @@ async def test_login_logout_with_cookie(client):
 
 
 async def test_open_redirect_refused(client):
-    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD, "next": "//evil.example/x"},
+    resp = await client.post("/staff/login", data={"name": STAFF_USER, "password": STAFF_PASSWORD, "next": "//evil.example/x"},
                              allow_redirects=False)
     assert resp.headers["Location"] == "/staff"
 
 
 async def test_failed_logins_are_throttled(client):
     for _ in range(3):
-        resp = await client.post("/api/staff/login", json={"password": "wrong"})
+        resp = await client.post("/api/staff/login", json={"name": STAFF_USER, "password": "wrong"})
         assert resp.status == 401
-    resp = await client.post("/api/staff/login", json={"password": STAFF_PASSWORD})
+    resp = await client.post("/api/staff/login", json={"name": STAFF_USER, "password": STAFF_PASSWORD})
     assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
-    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD})
+    resp = await client.post("/staff/login", data={"name": STAFF_USER, "password": STAFF_PASSWORD})
     assert resp.status == 429
 
 
 async def test_cookie_api_post_needs_csrf_header(client):
-    resp = await client.post("/api/staff/login", json={"password": STAFF_PASSWORD})
+    resp = await client.post("/api/staff/login", json={"name": STAFF_USER, "password": STAFF_PASSWORD})
     data = await resp.json()
     client.session.cookie_jar.update_cookies({"staff_session": data["token"]})
     resp = await client.post("/api/staff/suggest", json={"text": "异地备案"})
@@ -104,7 +104,7 @@ async def test_cookie_api_post_needs_csrf_header(client):
 async def test_login_form_origin_check(client, headers, allowed):
     base = str(client.make_url("")).rstrip("/")
     headers = {k: v.format(base=base, host=base.split("//")[1]) for k, v in headers.items()}
-    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD}, headers=headers,
+    resp = await client.post("/staff/login", data={"name": STAFF_USER, "password": STAFF_PASSWORD}, headers=headers,
                              allow_redirects=False)
     assert (resp.status == 303) is allowed, (headers, resp.status)
     assert ("staff_session" in resp.cookies) is allowed
@@ -114,7 +114,7 @@ async def test_login_form_origin_check(client, headers, allowed):
 
 async def test_cookie_posts_refused_from_another_origin(client):
     """Logged in, a cross-site page cannot post a form or call the API with the cookie."""
-    resp = await client.post("/staff/login", data={"password": STAFF_PASSWORD}, allow_redirects=False)
+    resp = await client.post("/staff/login", data={"name": STAFF_USER, "password": STAFF_PASSWORD}, allow_redirects=False)
     assert resp.status == 303
     html = await (await client.get("/staff")).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
@@ -134,13 +134,15 @@ async def test_gateway_headers_on_console_pages(client):
     assert resp.headers["X-Frame-Options"] == "DENY"
 
 
-def test_production_requires_a_hash():
-    with pytest.raises(StaffConfigError, match="STAFF_PASSWORD_HASH"):
-        StaffSettings.from_env({"APP_ENV": "production", "STAFF_PASSWORD": "plain-is-not-enough"})
+def test_production_has_named_accounts_only(caplog):
+    for shared in ({"STAFF_PASSWORD": "plain-is-not-enough"}, {"STAFF_PASSWORD_HASH": hash_password("x" * 12)}):
+        with caplog.at_level("WARNING"):
+            s = StaffSettings.from_env({"APP_ENV": "production", **shared})
+        assert s.dev_password_hash is None and "named staff accounts only" in caplog.text
+    s = StaffSettings.from_env({"APP_ENV": "production"})
+    assert s.production and s.cookie_secure and s.dev_password_hash is None and s.generated_password is None
     with pytest.raises(StaffConfigError):
-        StaffSettings.from_env({"APP_ENV": "production", "STAFF_PASSWORD_HASH": "md5$abc"})
-    s = StaffSettings.from_env({"APP_ENV": "production", "STAFF_PASSWORD_HASH": hash_password("x" * 12)})
-    assert s.production and s.cookie_secure and s.generated_password is None
+        StaffSettings.from_env({"STAFF_PASSWORD_HASH": "md5$abc"})
 
 
 def test_development_without_password_generates_one(caplog):
@@ -155,7 +157,7 @@ async def test_hash_from_env_is_used(aiohttp_client, monkeypatch, kb_sessions, m
     monkeypatch.setenv("STAFF_PASSWORD_HASH", hash_password("hashed-secret-1"))
     monkeypatch.delenv("STAFF_PASSWORD", raising=False)
     client = await aiohttp_client(make_gateway())
-    assert (await client.post("/api/staff/login", json={"password": "hashed-secret-1"})).status == 200
+    assert (await client.post("/api/staff/login", json={"name": STAFF_USER, "password": "hashed-secret-1"})).status == 200
 
 
 # -- suggestions ----------------------------------------------------------------------
@@ -211,7 +213,7 @@ async def test_suggest_rejects_bad_input(client, auth, body):
 
 
 async def _login_cookie(client) -> str:
-    await client.post("/staff/login", data={"password": STAFF_PASSWORD}, allow_redirects=False)
+    await client.post("/staff/login", data={"name": STAFF_USER, "password": STAFF_PASSWORD}, allow_redirects=False)
     html = await (await client.get("/staff")).text()
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
