@@ -204,15 +204,21 @@ def test_key_topics_aspects_come_from_a_source(engine, content):
     assert cov.cells[("长春市", "ask_payment_channels", "offline")] == "local"
 
 
-def test_local_key_entries_carry_no_placeholder_procedure(content):
-    """A hotline step in a local entry would hide the national procedure."""
+def test_local_entries_carry_no_placeholder_procedure(content):
+    """A hotline-only step or channel list in a local entry would hide the national
+    procedure (the app, the mini-program) that the composition shows in its place."""
+    national = {e.topic: e for p in content if p.is_national for e in p.entries}
+    generic = {"12393医保服务热线", "医保经办服务窗口", "经办窗口", "正宁县医保经办窗口"}
     for place in content:
         if place.is_national:
             continue
         for entry in place.entries:
-            if entry.topic in KEY_TOPICS:
+            base = national[entry.topic]
+            if entry.topic in KEY_TOPICS or (base.steps and base.topic not in ("complain", "report_fraud")):
                 assert not any("12393" in step for step in entry.steps), entry.id
-                assert entry.channels != ("12393医保服务热线",), entry.id
+            # Where the national entry names an app or account, a hotline-only list hides it.
+            if any(mark in c for c in base.channels for mark in ("APP", "公众号", "小程序", "微信")):
+                assert not entry.channels or not set(entry.channels) <= generic, entry.id
 
 
 def test_nicknames_of_other_cities_are_not_aliases(kb):
