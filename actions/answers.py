@@ -242,10 +242,13 @@ def answer_topic(
 
     events: list[EventType] = [SlotSet("topic", topic), SlotSet("pending_topic", None), SlotSet("aspect", None)]
     missing_first = ""
-    if aspect and announce and aspect != "next_step" and aspects.resolve(aspect, answer, national).missing:
-        # A first question about a detail no source gives: say so, then all we do know.
-        missing_first = aspect_reply(answer, national, ctx, aspect, where)[0][0]
-        aspect = None
+    if aspect and aspects.resolve("steps" if aspect == "next_step" else aspect, answer, national).missing:
+        # Staff see which details residents ask for that no source gives.
+        _record_gap(ctx, topic)
+        if announce and aspect != "next_step":
+            # A first question about a detail no source gives: say so, then all we do know.
+            missing_first = aspect_reply(answer, national, ctx, aspect, where)[0][0]
+            aspect = None
     if aspect:
         index = int(tracker.get_slot("step_index") or 0) if tracker.get_slot("topic") == topic else 0
         lines, position = aspect_reply(answer, national, ctx, aspect, where, index)
@@ -253,7 +256,8 @@ def answer_topic(
             # A new topic or place in the same message: say which one this is about.
             lines.insert(0, say("answer.aspect_title", place=ctx.place.name if ctx.place else "", title=answer.title))
         text = "\n".join(lines)
-        events.append(SlotSet("step_index", float(position or 0)))
+        if position is not None:
+            events.append(SlotSet("step_index", float(position)))
     else:
         text = compose(answer, ctx, facts, national, where)
         if missing_first:
@@ -270,6 +274,17 @@ def answer_topic(
     if answer.handoff:
         events += hand_off(dispatcher, tracker, domain, reason="case_handling", topic=topic)
     return events
+
+
+def _record_gap(ctx: Context, topic: str) -> None:
+    """Log a question about a detail no source gives, for the knowledge-base to-do list."""
+    try:
+        from hotline import tickets
+
+        tickets.record_unanswered(common.resources.sessions, place=ctx.place.name if ctx.place else None,
+                                  topic=topic, text=ctx.text, reason="no_answer")
+    except Exception:  # noqa: BLE001 - analytics must never block the reply
+        logger.warning("could not record an unanswered detail", exc_info=True)
 
 
 def _place_names(kb: KnowledgeStore) -> str:

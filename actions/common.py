@@ -259,7 +259,9 @@ def where_to_ask(kb: KnowledgeStore | None, place: PlaceRef | None, topic: str |
         logger.warning("hotline routing failed", exc_info=True)
         return say("where.hotline", name="", hotline=default_hotline())
     numbers = hotline_numbers()
-    windows = [c for c in route.local_alternatives if not any(n in c for n in numbers)][:2]
+    cues = wording()["where"]["window_cues"]
+    windows = [c for c in route.local_alternatives
+               if not any(n in c for n in numbers) and any(cue in c for cue in cues)][:2]
     if windows:
         return say("where.hotline_and_windows", name=route.name, hotline=route.hotline, windows=join(windows))
     return say("where.hotline", name=route.name, hotline=route.hotline)

@@ -179,3 +179,40 @@ def test_a_service_question_is_not_an_aspect_question_because_it_says_how():
     # A canonical entity wins over the words; a raw span is read by the cues.
     assert aspects.detect([entity("aspect", "proxy")], "在哪办") == "proxy"
     assert aspects.detect([entity("aspect", "啥子材料")], "要带啥子材料") == "materials"
+
+
+async def test_a_detail_no_source_gives_is_logged_for_the_knowledge_base(shared_kb):
+    from sqlalchemy import select
+
+    from hotline.models import Unanswered
+
+    kb = shared_kb
+    gaps = [(topic, place, aspect) for topic in KEY_TOPICS for place in kb.places() for aspect in aspects.ASPECTS
+            if aspect != "eligibility" and expected_source(kb, topic, place.name, aspect)[1] is None]
+    if not gaps:
+        pytest.skip("every key topic has every aspect in some source")
+    topic, place, aspect = gaps[0]
+    text = FOLLOW_UPS[aspect] + "记录测试"   # plain: the log stores normalised, masked text
+    await follow_up(kb, place.name, topic, "standard", aspect, text)
+    with common.resources.sessions() as session:
+        rows = session.execute(select(Unanswered).where(Unanswered.text == text)).scalars().all()
+    assert [(r.topic, r.place, r.reason) for r in rows] == [(topic, place.name, "no_answer")]
+
+
+async def test_another_aspect_between_steps_keeps_the_place_in_the_steps(shared_kb):
+    kb = shared_kb
+    case = next(((t, p) for t in KEY_TOPICS for p in kb.places()
+                 if len(expected_source(kb, t, p.name, "steps")[2]) >= 3), None)
+    assert case, "the national procedures have at least three steps"
+    topic, place = case
+    steps = expected_source(kb, topic, place.name, "steps")[2]
+    convo = Conversation(metadata={"city": place.name, "mode": "elder"})
+    convo.user(QUESTIONS[topic], topic)
+    await convo.run(ActionAnswerTopic(), {})
+    convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
+    await convo.run(ActionInform(), {})
+    convo.user("要带啥", "inform", [entity("aspect", "materials", "要带啥")])
+    await convo.run(ActionInform(), {})
+    convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
+    messages, _ = await convo.run(ActionInform(), {})
+    assert say("elder.step", n=3, step=steps[2]) in texts(messages)
