@@ -1,0 +1,1 @@
+"""Our own Rasa NLU graph components (registered with Rasa's default recipe)."""
