@@ -131,7 +131,7 @@ class StaffAuth:
 
     def set_device_cookie(self, response: web.StreamResponse, value: str) -> None:
         response.set_cookie(
-            DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, path="/staff",
+            DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, path="/",
             httponly=True, samesite="Strict", secure=self.settings.cookie_secure,
         )
 

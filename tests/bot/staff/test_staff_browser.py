@@ -12,23 +12,10 @@ from hotline import tickets
 from aiohttp import web
 
 from tests.bot.staff.conftest import STAFF_PASSWORD, STAFF_USER
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-
-
-@pytest.fixture
-async def browser():
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def test_console_in_browser(served_gateway, kb_sessions, browser):
