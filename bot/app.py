@@ -151,8 +151,7 @@ def create_app(settings: Settings | None = None, forget: Forget = default_forget
     app[keys.TTS] = EspeakSynthesizer(settings.tts_command)
     app[keys.TASKS] = set()
     app[keys.PLACE_DIRECTORY] = PlaceDirectory()
-    app[keys.SESSIONS] = SessionSigner(settings.gateway_secret,
-                                       settings.conversation_retention_days * 86400)
+    app[keys.SESSIONS] = SessionSigner(settings.gateway_secret, settings.session_idle_minutes * 60)
     app[keys.PSEUDONYMS] = Pseudonyms(settings.gateway_secret)
     app[keys.PROXY_POLICY] = ProxyPolicy(settings.proxy_networks, settings.client_ip_header)
     if settings.wechat_enabled:

@@ -40,7 +40,9 @@ class SessionSigner:
     """Issue and verify session cookies ``<session id>.<issued>.<signature>``.
 
     The cookie is the whole session: nothing is stored per visitor, so a flood of
-    new sessions costs the server no memory.
+    new sessions costs the server no memory. ``issued`` is renewed with every use,
+    so a session ends after ``max_age`` seconds of silence — on a shared phone or
+    kiosk the next person does not continue (or read back) the previous one's.
     """
 
     def __init__(self, secret: str, max_age_seconds: int):
@@ -50,9 +52,9 @@ class SessionSigner:
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
 
-    def issue(self, now: float | None = None) -> tuple[str, str]:
-        """A new ``(session id, cookie value)``."""
-        sid = secrets.token_urlsafe(18)
+    def issue(self, now: float | None = None, sid: str | None = None) -> tuple[str, str]:
+        """``(session id, cookie value)``: a new session, or ``sid`` renewed."""
+        sid = sid or secrets.token_urlsafe(18)
         payload = f"{sid}.{int(now if now is not None else time.time())}"
         return sid, f"{payload}.{self._sign(payload)}"
 

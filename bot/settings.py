@@ -108,6 +108,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     client_ip_header: str = "X-Forwarded-For"
     rate_limit_per_address: int = 120
+    # A web session ends after this much silence (shared phones and kiosks).
+    session_idle_minutes: int = 120
     rate_limit_per_api_key: int = 600
     # What the privacy notice promises; the retention job (retention/) reads the same
     # variables and enforces them.
@@ -197,6 +199,7 @@ class Settings:
             client_ip_header=text("CLIENT_IP_HEADER", cls.client_ip_header),
             rate_limit_per_address=number("RATE_LIMIT_PER_ADDRESS", cls.rate_limit_per_address, int),
             rate_limit_per_api_key=number("RATE_LIMIT_PER_API_KEY", cls.rate_limit_per_api_key, int),
+            session_idle_minutes=number("SESSION_IDLE_MINUTES", cls.session_idle_minutes, int),
             conversation_retention_days=number("CONVERSATION_RETENTION_DAYS",
                                                cls.conversation_retention_days, int),
             resolved_ticket_retention_days=number("TICKET_RETENTION_DAYS",

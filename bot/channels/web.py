@@ -43,8 +43,10 @@ class Caller:
     sender: str
     channel: str
     quotas: tuple[Quota, ...]
-    #: A web session issued by this request (its cookie goes with the answer).
-    new_cookie: str | None = None
+    #: The web session's cookie to send back (new, or renewed for another idle period).
+    cookie: str | None = None
+    #: True when this request opened the session (a first contact).
+    new_session: bool = False
 
 
 def _validated_sender(request: web.Request, data: dict) -> str:
@@ -61,13 +63,13 @@ def _validated_sender(request: web.Request, data: dict) -> str:
     return sender
 
 
-def web_session(request: web.Request) -> tuple[str, str | None]:
-    """``(session id, new cookie or None)``: the valid cookie's session, else a new one."""
+def web_session(request: web.Request) -> tuple[str, str, bool]:
+    """``(session id, cookie, new)``: the valid cookie's session renewed, else a new one."""
     signer = request.app[keys.SESSIONS]
     sid = signer.verify(request.cookies.get(COOKIE_NAME))
     if sid is not None:
-        return sid, None
-    return signer.issue()
+        return (*signer.issue(sid=sid), False)
+    return (*signer.issue(), True)
 
 
 def identify(request: web.Request, data: dict) -> Caller:
@@ -82,12 +84,12 @@ def identify(request: web.Request, data: dict) -> Caller:
         sender = api_sender(key_id, _validated_sender(request, data))
         # An integrator's residents all come from its servers: limit per key, not address.
         return Caller(sender, "api", (Quota(sender), Quota(f"key:{key_id}", settings.rate_limit_per_api_key)))
-    sid, cookie = web_session(request)
+    sid, cookie, new = web_session(request)
     sender = web_sender(sid)
     address = client_address(request, app[keys.PROXY_POLICY])
     # Per address too: a client that drops its cookie gets a new session each time.
     return Caller(sender, "web", (Quota(sender), Quota(f"addr:{address}", settings.rate_limit_per_address)),
-                  new_cookie=cookie)
+                  cookie=cookie, new_session=new)
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
@@ -123,10 +125,10 @@ async def chat(request: web.Request) -> web.Response:
     result: ChatResult = await app[keys.CHAT].handle(
         caller.sender, text, city=city, mode=mode, channel=caller.channel, quotas=caller.quotas,
         # A session issued just now is a first contact; an API sender is looked up.
-        first_contact=(caller.new_cookie is not None) if caller.channel == "web" else None,
+        first_contact=caller.new_session if caller.channel == "web" else None,
     )
     body = result.to_json()
-    cookie = caller.new_cookie
+    cookie = caller.cookie
     if result.forgotten:
         body["new_session"] = True  # the page clears the screen too
         if caller.channel == "web":
@@ -140,13 +142,10 @@ async def chat(request: web.Request) -> web.Response:
 async def session(request: web.Request) -> web.Response:
     """``GET /api/session``: make sure the page has a session; a new one gets the
     privacy notice before anything is typed."""
-    _, cookie = web_session(request)
-    replies = []
-    if cookie is not None:
-        replies.append(request.app[keys.CHAT].privacy.notice())
+    _, cookie, new = web_session(request)
+    replies = [request.app[keys.CHAT].privacy.notice()] if new else []
     response = json_response({"replies": replies}, headers={"Cache-Control": "no-store"})
-    if cookie is not None:
-        set_session_cookie(request, response, cookie)
+    set_session_cookie(request, response, cookie)
     return response
 
 

@@ -77,10 +77,11 @@ async def test_a_client_keeping_its_cookie_continues_its_own_conversation(make_c
     _, state = rasa_stub
     client = await make_client(settings, session=False)
     first = await client.post("/api/chat", json={"text": "你好"})
-    assert COOKIE_NAME in set_cookie(first)  # the session is issued with the first answer
+    issued = set_cookie(first)[COOKIE_NAME].value  # the session comes with the first answer
     await client.post("/api/chat", json={"text": "异地就医"})
     again = await client.post("/api/chat", json={"text": "再说一遍"})
-    assert COOKIE_NAME not in set_cookie(again)  # kept, not reissued
+    renewed = set_cookie(again)[COOKIE_NAME].value  # the same session, for another idle period
+    assert renewed.split(".")[0] == issued.split(".")[0]
     assert "异地就医前先办备案" in str(await again.json())
     assert len({r["sender"] for r in state.requests}) == 1
 
@@ -92,7 +93,7 @@ async def test_cookie_is_httponly_lax_signed_and_tampering_gives_a_fresh_session
     morsel = set_cookie(resp)[COOKIE_NAME]
     assert morsel["httponly"] and morsel["samesite"] == "Lax" and morsel["path"] == "/"
     assert not morsel["secure"]  # plain HTTP on a laptop; see the HTTPS test below
-    assert int(morsel["max-age"]) == 180 * 86400
+    assert int(morsel["max-age"]) == 120 * 60  # ends after two hours of silence
     assert (await resp.json())["replies"][0]["kind"] == "privacy"
     await say(client, "你好")
     mine = state.requests[-1]["sender"]
@@ -133,12 +134,27 @@ async def test_cookie_is_secure_over_https_from_a_trusted_proxy_and_in_productio
     assert set_cookie(await client.get("/api/session"))[COOKIE_NAME]["secure"]
 
 
-async def test_cookies_expire_and_do_not_survive_another_secret():
+async def test_cookies_expire_when_idle_and_do_not_survive_another_secret():
     signer = SessionSigner("a" * 40, max_age_seconds=100)
     sid, value = signer.issue(now=1000.0)
     assert signer.verify(value, now=1050.0) == sid
     assert signer.verify(value, now=1101.0) is None
+    _, renewed = signer.issue(now=1090.0, sid=sid)  # used again before it lapsed
+    assert signer.verify(renewed, now=1180.0) == sid
     assert SessionSigner("b" * 40, 100).verify(value, now=1050.0) is None
+
+
+async def test_an_idle_session_is_not_continued(make_client, settings, rasa_stub):
+    """A shared phone or kiosk: after the idle period the next person starts afresh."""
+    _, state = rasa_stub
+    client = await make_client(settings, session=False)
+    await client.post("/api/chat", json={"text": "转人工"})
+    signer = client.server.app[keys.SESSIONS]
+    sid = state.requests[-1]["sender"].split(":", 1)[1]
+    _, stale = signer.issue(now=time.time() - signer.max_age - 1, sid=sid)
+    client.session.cookie_jar.update_cookies({COOKIE_NAME: stale}, client.make_url("/"))
+    data = await (await client.post("/api/chat", json={"text": "再说一遍"})).json()
+    assert "K7M3PQ" not in str(data) and state.requests[-1]["sender"] != f"web:{sid}"
 
 
 async def test_api_key_namespaces_senders_and_a_wrong_key_is_refused(make_client, settings, rasa_stub):

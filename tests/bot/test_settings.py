@@ -52,6 +52,7 @@ def test_values_are_parsed():
     ({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, "TRUSTED_PROXIES"),
     ({"CLIENT_IP_HEADER": "X Forwarded"}, "CLIENT_IP_HEADER"),
     ({"CONVERSATION_RETENTION_DAYS": "0"}, "CONVERSATION_RETENTION_DAYS"),
+    ({"SESSION_IDLE_MINUTES": "-5"}, "SESSION_IDLE_MINUTES"),
 ])
 def test_bad_configuration_fails_with_a_clear_message(env, fragment):
     with pytest.raises(SettingsError) as info:
