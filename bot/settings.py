@@ -98,6 +98,8 @@ class Settings:
     wechat_reply_budget: float = 4.0
     asr_url: str | None = None
     asr_timeout: float = 10.0
+    # Who recognises the recordings, as the page names it to residents before they speak.
+    asr_provider: str | None = None
     tts_command: str = "espeak-ng"
     # Signs session cookies and keys the pseudonyms of WeChat openids. None (tests,
     # embedded use): a random secret per process, see :meth:`with_secret`.
@@ -192,6 +194,7 @@ class Settings:
             wechat_reply_budget=number("WECHAT_REPLY_BUDGET", cls.wechat_reply_budget),
             asr_url=text("ASR_URL"),
             asr_timeout=number("ASR_TIMEOUT", cls.asr_timeout),
+            asr_provider=text("ASR_PROVIDER"),
             tts_command=text("TTS_COMMAND", cls.tts_command),
             gateway_secret=text("GATEWAY_SECRET"),
             api_keys=parse_api_keys(text("API_KEYS")),
@@ -272,6 +275,10 @@ class Settings:
                 # Cookies signed with a per-process secret would end every conversation
                 # at each restart and differ between replicas.
                 out.append("GATEWAY_SECRET is required when APP_ENV=production")
+            if self.asr_url and not self.asr_provider:
+                # Residents are told where their voice goes before they speak.
+                out.append("ASR_PROVIDER (who recognises the recordings, as residents should "
+                           "read it) is required with ASR_URL in production")
             if self.wechat_enabled and not self.wechat_aes_key:
                 # Plaintext mode signs only the query string, not the message: anyone
                 # holding one signed URL could post as any openid.

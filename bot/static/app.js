@@ -21,6 +21,7 @@
     // Without our own recogniser we do not fall back to the browser's: it would send
     // the resident's voice to the browser maker's cloud service without asking.
     micNotHere: "本站暂未开通语音输入，请用文字输入。",
+    micWhere: "按住“按住说话”按钮说话，松开后自动发送（键盘：按住空格键）。录音会发送到“{p}”转成文字。",
     elderOn: "已打开长辈模式：字更大，回答会读出来。",
     elderOff: "已关闭长辈模式。",
   };
@@ -315,7 +316,12 @@
 
   // Does the gateway recognise speech? If not, voice input is not offered here.
   fetch("/api/voice").then((r) => r.json()).then((v) => {
-    if (voiceInput === "unknown") { if (v.asr) voiceInput = "server"; else voiceNotHere(false); }
+    if (voiceInput === "unknown") {
+      if (v.asr) {
+        voiceInput = "server";
+        $("mic-help").textContent = T.micWhere.replace("{p}", String(v.asr_provider || ""));
+      } else voiceNotHere(false);
+    }
     applyElder(false);
   }).catch(() => applyElder(false));
 

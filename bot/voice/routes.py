@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -72,8 +73,12 @@ async def tts(request: web.Request) -> web.Response:
 
 async def voice(request: web.Request) -> web.Response:
     """``GET /api/voice``: which voice services this gateway offers (for the page)."""
+    settings = request.app[keys.SETTINGS]
+    asr = settings.asr_url is not None
     return json_response({
-        "asr": request.app[keys.SETTINGS].asr_url is not None,
+        "asr": asr,
+        # Where recordings go, named on the page before anyone speaks.
+        "asr_provider": (settings.asr_provider or urlsplit(settings.asr_url).hostname) if asr else None,
         "tts": request.app[keys.TTS].available,
     })
 

@@ -53,6 +53,8 @@ def test_values_are_parsed():
     ({"CLIENT_IP_HEADER": "X Forwarded"}, "CLIENT_IP_HEADER"),
     ({"CONVERSATION_RETENTION_DAYS": "0"}, "CONVERSATION_RETENTION_DAYS"),
     ({"SESSION_IDLE_MINUTES": "-5"}, "SESSION_IDLE_MINUTES"),
+    ({"APP_ENV": "production", "RASA_TOKEN": "x", "GATEWAY_SECRET": "s" * 40,
+      "ASR_URL": "http://asr:10095/recognize"}, "ASR_PROVIDER"),
 ])
 def test_bad_configuration_fails_with_a_clear_message(env, fragment):
     with pytest.raises(SettingsError) as info:

@@ -7,6 +7,7 @@ import struct
 import pytest
 from aiohttp import web
 
+from bot import keys
 from bot.voice.asr import AsrBackendError, extract_text
 from bot.voice.tts import speakable
 
@@ -37,7 +38,10 @@ async def test_asr_transcribes_through_the_backend(make_client, settings, asr_se
     assert resp.status == 200
     assert await resp.json() == {"text": "异地就医怎么备案"}
     assert received == [{"type": "audio/webm", "size": len(WEBM)}]
-    assert (await (await client.get("/api/voice")).json())["asr"] is True
+    voice = await (await client.get("/api/voice")).json()
+    assert voice["asr"] is True and voice["asr_provider"] == "127.0.0.1"  # named before anyone speaks
+    client = await make_client(settings, asr_url=url, asr_provider="市政务云语音识别")
+    assert (await (await client.get("/api/voice")).json())["asr_provider"] == "市政务云语音识别"
 
 
 async def test_asr_backend_failure_is_502_never_a_fake_transcript(make_client, settings, asr_server):
@@ -60,7 +64,8 @@ async def test_asr_unreachable_backend_is_502(make_client, settings):
 async def test_asr_not_configured_is_503(client):
     resp = await client.post("/api/asr", data=WEBM, headers={"Content-Type": "audio/webm"})
     assert resp.status == 503 and "error" in await resp.json()
-    assert (await (await client.get("/api/voice")).json())["asr"] is False
+    assert (await (await client.get("/api/voice")).json()) == {"asr": False, "asr_provider": None,
+                                                               "tts": client.server.app[keys.TTS].available}
 
 
 async def test_asr_checks_type_size_and_emptiness(make_client, settings, asr_server):
