@@ -97,6 +97,12 @@ async def test_purge_deletes_old_and_keeps_new(stores):
          created_at=now - dt.timedelta(days=401))
     _age(sessions, Ticket, Ticket.code == new_resolved.code, resolved_at=now - dt.timedelta(days=300))
     _age(sessions, Ticket, Ticket.code == old_open.code, created_at=now - dt.timedelta(days=500))
+    from hotline import accounts
+    from hotline.accounts import AuditEntry
+
+    accounts.audit(sessions, "li", "view_ticket", "OLD")
+    accounts.audit(sessions, "li", "view_ticket", "NEW")
+    _age(sessions, AuditEntry, AuditEntry.target == "OLD", at=now - dt.timedelta(days=366))
     tickets.record_unanswered(sessions, "连云港市", None, "很久以前没听懂", "fallback", sender="a")
     tickets.record_unanswered(sessions, "连云港市", None, "昨天没听懂", "fallback", sender="b")
     _age(sessions, Unanswered, Unanswered.text == "很久以前没听懂", created_at=now - dt.timedelta(days=181))
@@ -113,7 +119,9 @@ async def test_purge_deletes_old_and_keeps_new(stores):
         texts = set(session.execute(select(Unanswered.text)).scalars())
     assert codes == {new_resolved.code, old_open.code}     # open tickets wait for staff
     assert texts == {"昨天没听懂"}
-    assert report.as_dict() == {"events": before["old-sender"], "tickets": 1, "unanswered": 1, "audit": 0}
+    with sessions() as session:
+        assert set(session.execute(select(AuditEntry.target)).scalars()) == {"NEW"}
+    assert report.as_dict() == {"events": before["old-sender"], "tickets": 1, "unanswered": 1, "audit": 1}
     assert purge(settings).as_dict() == {"events": 0, "tickets": 0, "unanswered": 0, "audit": 0}
 
 
