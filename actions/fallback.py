@@ -112,7 +112,7 @@ class ActionFallback(SyncAction):
             place = common.context(tracker, common.store()).place
             tickets.record_unanswered(
                 common.resources.sessions, place=place.name if place else None,
-                topic=None, text=text, reason="fallback",
+                topic=None, text=text, reason="fallback", sender=tracker.sender_id,
             )
         except Exception:  # noqa: BLE001 - analytics must never block the reply
             logger.warning("could not record an unanswered question", exc_info=True)

@@ -47,13 +47,14 @@ def hand_off(
             place=place.name if place else None, topic=topic, channel=ctx.channel if ctx else "",
             hotline=route.hotline, reason=reason, transcript=common.recent_transcript(tracker),
             slots={k: tracker.get_slot(k) for k in TICKET_SLOTS if tracker.get_slot(k)},
+            sender=tracker.sender_id,   # one open ticket per sender; "删除我的记录" finds it
         )
         code = info.code
         if reason in ("fallback", "no_answer", "request_human"):
             tickets.record_unanswered(
                 common.resources.sessions, place=place.name if place else None, topic=topic,
                 text=common.last_user_text_for(tracker, "nlu_fallback") if reason == "fallback" else ctx.text if ctx else "",
-                reason="fallback" if reason == "fallback" else "handoff",
+                reason="fallback" if reason == "fallback" else "handoff", sender=tracker.sender_id,
             )
     except SQLAlchemyError:
         logger.exception("could not store the hand-off ticket")
