@@ -186,3 +186,19 @@ def test_cli_purge(tmp_path):
                          env={**env, "CONVERSATION_RETENTION_DAYS": "never"},
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "CONVERSATION_RETENTION_DAYS" in bad.stderr
+
+
+def test_cli_run_purges_periodically_and_stops_on_sigterm(tmp_path):
+    """What `make run` (stack) and compose start: a purge now, then one per interval."""
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
+           "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "retention", "run", "--every-hours", str(1 / 3600)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    runs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(runs) >= 2 and all(r["events"] == 0 for r in runs)
