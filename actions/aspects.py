@@ -6,7 +6,6 @@ tested and reused without a tracker.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -26,7 +25,8 @@ LIST_ASPECTS = frozenset({"channels", "materials"})
 CORE = ("steps", "channels", "materials")
 # Topics whose answers are not procedures: no aspect answers for them.
 NOT_PROCEDURES = frozenset({"ask_plan", "complain"})
-_SENTENCE_END = re.compile(r"[。！？!?\n]+")
+# A service question longer than this is a story or several questions: whole answer.
+SHORT_QUESTION = 40
 
 
 @dataclass(frozen=True)
@@ -78,40 +78,51 @@ def resolve_all(answer: Answer, national: Answer | None) -> dict[str, Part]:
     return {a: resolve(a, answer, national) for a in ASPECTS}
 
 
-def _cues() -> list[tuple[str, tuple[str, ...]]]:
-    return [(name, tuple(spec.get("cues") or ())) for name, spec in common.wording()["aspects"].items()]
+def _cues(strong_only: bool = False) -> list[tuple[str, tuple[str, ...]]]:
+    fields = ("cues",) if strong_only else ("cues", "weak_cues")
+    return [(name, tuple(c for f in fields for c in spec.get(f) or ()))
+            for name, spec in common.wording()["aspects"].items()]
+
+
+def all_from_text(text: str, exclude: Iterable[str] = (), strong_only: bool = False) -> list[str]:
+    """Every aspect the resident's words ask about, by the cues of the wording file, in cue order."""
+    if not text:
+        return []
+    skip = set(exclude)
+    plain = normalize(text).lower()
+    return [name for name, cues in _cues(strong_only)
+            if name not in skip and any(cue.lower() in plain for cue in cues)]
 
 
 def from_text(text: str, exclude: Iterable[str] = ()) -> str | None:
-    """The aspect the resident's words ask about, by the cues of the wording file."""
-    if not text:
-        return None
-    skip = set(exclude)
-    plain = normalize(text).lower()
-    for name, cues in _cues():
-        if name not in skip and any(cue.lower() in plain for cue in cues):
-            return name
-    return None
+    """The first aspect (in cue order) the resident's words ask about."""
+    found = all_from_text(text, exclude)
+    return found[0] if found else None
 
 
 def detect(entities: list[dict], text: str, *, service_intent: bool = False) -> str | None:
     """The aspect a message asks about: the NLU's ``aspect`` entity, else the words.
 
     An entity value that is not canonical (an older model, a raw span such as
-    "啥子材料") is read by the cues too. A full service question ("异地就医备案怎么办")
-    always mentions a procedure, so there steps are not taken from the words.
+    "啥子材料") is read by the cues too. A full service question is answered with one
+    aspect only when it is short and asks exactly one thing ("正宁县的居民医保在哪交");
+    a long story or a list of questions ("要什么材料？到哪里办理？") gets the whole
+    answer, and "怎么办" in a service question asks for the procedure, not steps alone.
     """
     values = [str(e.get("value") or "") for e in entities if e.get("entity") == "aspect"]
+    if service_intent:
+        if len(normalize(text or "").strip()) > SHORT_QUESTION:
+            return None
+        exclude = ("steps", "next_step")
+        asked = {v for v in values if v in CANONICAL} | set(all_from_text(text, exclude, strong_only=True))
+        asked |= {a for v in values if v not in CANONICAL for a in all_from_text(v, exclude)}
+        asked -= set(exclude)
+        return asked.pop() if len(asked) == 1 else None
     for value in values:
         if value in CANONICAL:
             return value
-    exclude = ("steps", "next_step") if service_intent else ()
     for value in values:
-        found = from_text(value, exclude)
+        found = from_text(value)
         if found:
             return found
-    if service_intent:
-        # In a long story the question is its last sentence; earlier ones are context.
-        sentences = [s for s in _SENTENCE_END.split(text or "") if s.strip()]
-        text = sentences[-1] if sentences else ""
-    return from_text(text, exclude)
+    return from_text(text)

@@ -170,13 +170,20 @@ def test_aspect_cues(text, aspect):
     assert aspects.detect([], text) == aspect
 
 
-def test_a_service_question_is_not_an_aspect_question_because_it_says_how():
+def test_a_service_question_is_answered_by_one_aspect_only_when_it_asks_just_that():
     assert aspects.detect([], "异地就医备案怎么申请", service_intent=True) is None
     assert aspects.detect([], "正宁县的居民医保在哪交", service_intent=True) == "channels"
-    # A long story: only its last sentence is the question.
-    story = "我去年在哪个医院看的病都记不清了。现在想办门诊慢特病，要带什么材料？"
-    assert aspects.detect([], story, service_intent=True) == "materials"
-    # A canonical entity wins over the words; a raw span is read by the cues.
+    assert aspects.detect([entity("aspect", "channels", "在哪交")], "正宁县的居民医保在哪交",
+                          service_intent=True) == "channels"
+    # Several questions, or a long story: the whole answer covers them all.
+    assert aspects.detect([], "门诊慢特病需要哪些材料？到哪里办理？", service_intent=True) is None
+    story = "我去年在外地住院花了好多钱，回来以后一直没弄明白。现在想办门诊慢特病，要带什么材料？"
+    assert aspects.detect([], story, service_intent=True) is None
+    assert aspects.detect([entity("aspect", "materials", "材料")], story, service_intent=True) is None
+    # A weak cue (身份证) is a detail in a follow-up, not what a first question is about.
+    assert aspects.detect([], "一张身份证能办两种医保吗", service_intent=True) is None
+    assert aspects.detect([], "要身份证吗") == "materials"
+    # In a follow-up a canonical entity wins over the words; a raw span is read by the cues.
     assert aspects.detect([entity("aspect", "proxy")], "在哪办") == "proxy"
     assert aspects.detect([entity("aspect", "啥子材料")], "要带啥子材料") == "materials"
 
