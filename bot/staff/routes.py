@@ -188,12 +188,19 @@ def _local(ts: dt.datetime | None) -> str:
 
 async def _attempt_login(request: web.Request, name: Any, password: Any, code: Any, *, bearer: bool):
     result = await _auth(request).login(request, _sessions(request), name, password, code, bearer=bearer)
-    shown = name.strip()[:accounts.NAME_MAX] if isinstance(name, str) else "-"
     if result.token:
         await _audit(request, "login", account=result.account.name, detail="api" if bearer else "form")
     elif not result.retry_after:
         logger.warning("failed staff login from %s", client_key(request))
-        await _audit(request, "login_failed", account=shown or "-")
+        # Only names of real accounts are recorded: people type passwords into the
+        # name field, and an attacker's guesses are no account.
+        shown = "?"
+        if isinstance(name, str) and name.strip():
+            try:
+                shown = (await _db(accounts.get_account, _sessions(request), name.strip())).name
+            except (AccountNotFound, accounts.AccountError):
+                shown = "?"
+        await _audit(request, "login_failed", account=shown)
     return result
 
 

@@ -102,6 +102,11 @@ async def test_audit_log_records_who_did_what(client, kb_sessions, people):
         assert expected in seen, (expected, seen)
     assert all(e["account"] == LI and e["at"] and e["address"] for e in log["entries"])
     assert log["entries"][0]["action"] == "login_failed"          # newest first
+    # A name that is no account (a password typed into the name field) is not kept.
+    await _login(client, "my-secret-password-typed-here", "x")
+    everything = await (await client.get("/api/staff/audit?action=login_failed", headers=wang)).json()
+    assert {e["account"] for e in everything["entries"]} == {LI, "?"}
+    assert "my-secret-password-typed-here" not in str(everything)
     only_resolves = await (await client.get("/api/staff/audit?action=resolve_ticket", headers=wang)).json()
     assert [e["target"] for e in only_resolves["entries"]] == [code]
 

@@ -95,8 +95,19 @@ async def test_accounts_places_and_audit_in_browser(served_gateway, kb_sessions,
     assert any(other.code in r and "越权访问被拒绝" in r for r in rows)
     assert set(await page.locator("#audit tbody tr td:nth-child(2)").all_inner_texts()) == {"li"}
     await page.screenshot(path=str(ARTIFACTS / "staff_accounts_02_audit_log.png"), full_page=True)
-    # The admin sees both places' tickets.
+    # The admin sees both places' tickets, oldest waiting first, 25 a page.
+    more = [_ticket(kb_sessions, "江门市", f"q{i}") for i in range(25)]
     await page.goto(f"{base}/staff/tickets")
-    assert other.code in await page.inner_text("#queue")
+    codes = await page.locator("#queue tbody tr td:first-child").all_inner_texts()
+    assert len(codes) == 25 and codes[0] == other.code and other.code in await page.inner_text("#queue")
+    assert "第1/2页，共26条" in await page.inner_text("#queue-pager")
+    await page.click("#queue-pager >> text=下一页")
+    assert await page.locator("#queue tbody tr td:first-child").all_inner_texts() == [more[-1].code]
+    # Newest first: the last hand-off on top.
+    await page.select_option("#order", "newest")
+    await page.click("#queue-form button[type=submit]")
+    await page.wait_for_url("**/staff/tickets?*order=newest*")
+    assert (await page.locator("#queue tbody tr td:first-child").all_inner_texts())[0] == more[-1].code
+    await page.screenshot(path=str(ARTIFACTS / "staff_accounts_03_queue_newest.png"), full_page=True)
     await context.close()
     assert not errors, errors
