@@ -132,6 +132,21 @@ def compose(
     return "\n".join(lines)
 
 
+def sources_used(answer: Answer, national: Answer | None, elder: bool) -> list[Answer]:
+    """The entries whose source lines ``compose`` writes, in order."""
+    shown = ("steps", "channels") if elder else aspects.ASPECTS
+    parts = aspects.resolve_all(answer, national)
+    supplemented = national is not None and any(parts[a].source is national for a in shown)
+    return [answer, national] if supplemented else [answer]
+
+
+def _source_data(entry: Answer) -> dict[str, Any]:
+    src = entry.source
+    return {"scope": entry.scope, "entry_id": entry.id, "short": src.short, "document": src.document,
+            "section": src.section, "quote": src.quote, "as_of": src.as_of, "doc_no": src.doc_no,
+            "date": src.date}
+
+
 def aspect_reply(
     answer: Answer, national: Answer | None, ctx: Context, aspect: str, where: str, step_index: int = 0,
 ) -> tuple[list[str], int | None]:
@@ -244,7 +259,7 @@ def answer_topic(
     missing_first = ""
     if aspect and aspects.resolve("steps" if aspect == "next_step" else aspect, answer, national).missing:
         # Staff see which details residents ask for that no source gives.
-        _record_gap(ctx, topic)
+        _record_gap(ctx, topic, tracker.sender_id)
         if announce and aspect != "next_step":
             # A first question about a detail no source gives: say so, then all we do know.
             missing_first = aspect_reply(answer, national, ctx, aspect, where)[0][0]
@@ -258,15 +273,20 @@ def answer_topic(
         text = "\n".join(lines)
         if position is not None:
             events.append(SlotSet("step_index", float(position)))
+        part = aspects.resolve("steps" if aspect == "next_step" else aspect, answer, national)
+        used = [part.source] if part.source else [answer] if aspect == "eligibility" and answer.applies_to else []
     else:
         text = compose(answer, ctx, facts, national, where)
+        used = sources_used(answer, national, ctx.mode == ELDER)
         if missing_first:
             text = f"{missing_first}\n{text}"
         events.append(SlotSet("step_index", 0.0))
     dispatcher.utter_message(text=text)
+    # The same answer as data, so channels render sources without parsing the text.
     dispatcher.utter_message(json_message={"answer": {
         "topic": topic, "city": ctx.place.name if ctx.place else None,
-        "entry_id": answer.id, "scope": answer.scope,
+        "entry_id": answer.id, "scope": answer.scope, "aspect": aspect,
+        "sources": [_source_data(a) for a in used],
     }})
     events.append(SlotSet("last_answer", {"text": text}))
     if ctx.place:
@@ -276,13 +296,13 @@ def answer_topic(
     return events
 
 
-def _record_gap(ctx: Context, topic: str) -> None:
+def _record_gap(ctx: Context, topic: str, sender: str) -> None:
     """Log a question about a detail no source gives, for the knowledge-base to-do list."""
     try:
         from hotline import tickets
 
         tickets.record_unanswered(common.resources.sessions, place=ctx.place.name if ctx.place else None,
-                                  topic=topic, text=ctx.text, reason="no_answer")
+                                  topic=topic, text=ctx.text, reason="no_answer", sender=sender)
     except Exception:  # noqa: BLE001 - analytics must never block the reply
         logger.warning("could not record an unanswered detail", exc_info=True)
 

@@ -179,3 +179,24 @@ async def test_a_first_question_about_a_detail_no_source_gives_still_gets_the_an
             assert reply.startswith(say("follow_up.missing", title=local.title,
                                         label=say("aspects.proxy.label"), where=where))
             assert local.answer in reply and source_line(local) in reply
+
+
+@pytest.mark.parametrize("mode", ["standard", "elder"])
+async def test_the_answer_payload_lists_exactly_the_sources_the_text_cites(shared_kb, mode):
+    """Channels render sources from data (issue 14.1), so data and text must agree."""
+    kb = shared_kb
+    for topic in KEY_TOPICS:
+        for place in kb.places():
+            for follow in (None, "materials", "proxy"):
+                convo = Conversation(metadata={"city": place.name, "mode": mode})
+                convo.user(QUESTIONS[topic], topic)
+                messages, _ = await convo.run(ActionAnswerTopic(), {})
+                if follow:
+                    convo.user("…", "inform", [entity("aspect", follow, "…")])
+                    messages, _ = await convo.run(ActionInform(), {})
+                    if not any(m.get("custom") for m in messages):
+                        continue
+                payload = next(m["custom"]["answer"] for m in messages if m.get("custom"))
+                cited = [line[len("依据："):] for line in texts(messages).splitlines() if line.startswith("依据：")]
+                assert [s["short"] for s in payload["sources"]] == cited, (place.name, topic, follow)
+                assert payload["aspect"] == follow
