@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from actions import common
 from actions.common import resources, say
 from actions.fallback import ActionFallback, suggest_topics
 from hotline import tickets
-from hotline.models import Ticket, Unanswered
+from hotline.models import Ticket, Unanswered, create_schema
+from knowledge.db import make_engine
+from knowledge.loader import load
 from tests.actions.conftest import Conversation
 
 LABELS = common.service_topics()
@@ -120,3 +123,25 @@ async def test_fallback_without_database_still_replies(convo, domain, monkeypatc
         resources.reset()
     assert messages[0]["buttons"][0]["title"] == LABELS["ask_chronic_disease_outpatient"]
     assert "12393" in second[0]["text"] and handoff_payload(second) is None
+
+
+@pytest.mark.postgres
+async def test_fallback_log_and_hand_off_on_postgresql(postgres_url, content, domain, monkeypatch):
+    """The production database: worker threads share the pool; rows really land."""
+    engine = make_engine(postgres_url)
+    load(engine, content)
+    create_schema(engine)
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    resources.reset()
+    try:
+        convo = Conversation(metadata={"city": "正宁县"})
+        convo.user("额 那个事 咋说呢", "nlu_fallback", ranking=ranking(("nlu_fallback", 0.45)))
+        await convo.run(ActionFallback(), domain)
+        convo.user("就是那个嘛", "nlu_fallback", ranking=ranking(("nlu_fallback", 0.45)))
+        messages, _ = await convo.run(ActionFallback(), domain)
+        code = handoff_payload(messages)["ticket"]
+        assert tickets.get_by_code(resources.sessions, code).place == "正宁县"
+        assert [r.text for r in unanswered_rows()] == ["额 那个事 咋说呢", "就是那个嘛"]
+    finally:
+        resources.reset()
+        engine.dispose()
