@@ -53,12 +53,13 @@ class ChatResult:
 class RateLimiter:
     """At most ``per_minute`` messages per key in each one-minute window."""
 
-    def __init__(self, store: KeyValueStore, per_minute: int):
+    def __init__(self, store: KeyValueStore, per_minute: int, clock=time.time):
         self._store = store
         self._limit = per_minute
+        self.clock = clock  # tests hold it still, so no window ends mid-test
 
     async def allow(self, key: str, limit: int | None = None) -> bool:
-        window = int(time.time() // 60)
+        window = int(self.clock() // 60)
         count = await self._store.incr(f"rl:{key}:{window}", ttl=61)
         return count <= (self._limit if limit is None else limit)
 

@@ -6,6 +6,7 @@ The tests are written for ``asyncio_mode = auto`` (set in the root pytest.ini).
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,15 @@ def make_client(aiohttp_client):
         return client
 
     return make
+
+
+def hold_rate_window(client) -> None:
+    """Keep the rate limiter in one one-minute window, so a test counting requests
+    against a limit cannot pass or fail because a new minute began mid-test."""
+    from bot import keys
+
+    now = time.time()
+    client.server.app[keys.CHAT].limiter.clock = lambda: now
 
 
 def answers(data: dict) -> list[dict]:

@@ -6,6 +6,7 @@ import logging
 from hypothesis import given, settings as hsettings, strategies as st
 
 from bot.chat import cap_length, convert, has_content
+from tests.bot.conftest import hold_rate_window
 
 ID_CARD = "320706199001011234"
 MOBILE = "13912345678"
@@ -48,6 +49,7 @@ async def test_long_text_is_capped_with_a_polite_notice(make_client, settings, r
 async def test_rate_limit_is_per_session_and_polite(make_client, settings, rasa_stub):
     _, state = rasa_stub
     client = await make_client(settings, rate_limit_per_minute=3)
+    hold_rate_window(client)
     texts = []
     for _ in range(5):
         data = await (await client.post("/api/chat", json={"text": "你好"})).json()

@@ -18,7 +18,7 @@ import pytest
 from bot import keys
 from bot.identity import COOKIE_NAME, ProxyPolicy, SessionSigner, match_api_key
 from bot.settings import Settings
-from tests.bot.conftest import API_KEY, API_KEY_ID, answers
+from tests.bot.conftest import API_KEY, API_KEY_ID, answers, hold_rate_window
 
 
 def fresh(client) -> aiohttp.ClientSession:
@@ -192,6 +192,7 @@ def test_match_api_key_compares_every_key():
 async def test_rotating_senders_files_no_more_tickets_than_the_address_limit(make_client, settings, rasa_stub):
     _, state = rasa_stub
     client = await make_client(settings, session=False, rate_limit_per_address=5, rate_limit_per_minute=100)
+    hold_rate_window(client)
     tickets = 0
     for i in range(20):
         # A new sender each time: no cookie, a sender of its own choosing, a forged
@@ -223,12 +224,14 @@ async def test_forwarded_address_is_believed_only_from_a_configured_proxy(make_c
 
     # Behind our proxy (127.0.0.1 is the test peer): each resident has its own budget.
     client = await make_client(settings, trusted_proxies=("127.0.0.1",), **limited)
+    hold_rate_window(client)
     assert await burst(client, "203.0.113.1") == [True, True, False]
     assert await burst(client, "203.0.113.2", 1) == [True]
     # A client prepending addresses gains nothing: the proxy appended the real one.
     assert await burst(client, "192.0.2.99, 203.0.113.1", 1) == [False]
     # Not behind a configured proxy: the header is the client's word, and ignored.
     client = await make_client(settings, trusted_proxies=("10.1.2.3",), **limited)
+    hold_rate_window(client)
     assert await burst(client, "203.0.113.1", 2) == [True, True]
     assert await burst(client, "203.0.113.2", 1) == [False]
 
