@@ -6,6 +6,7 @@ Screenshots go to tests/artifacts/.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -49,10 +50,9 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
     raise TimeoutError(url)
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
-    """A stand-in Rasa and the real gateway process; yields the gateway's URL."""
-    tmp = tmp_path_factory.mktemp("browser")
+@contextlib.contextmanager
+def running_gateway(tmp: Path, **extra_env: str):
+    """A stand-in Rasa and the real gateway process (``python -m bot``); its URL."""
     # The real places plus 测试县, a sixth one that exists only as a test fixture file.
     db = load_with_sixth_place(tmp)
     rasa_port, gw_port = free_port(), free_port()
@@ -61,8 +61,10 @@ def gateway(tmp_path_factory):
            "ACTION_SERVER_URL": "http://127.0.0.1:9", "RASA_TIMEOUT": "3",
            "GATEWAY_SECRET_FILE": str(tmp / "gateway-secret"),
            "APP_ENV": "development", "RATE_LIMIT_PER_MINUTE": "1000", "RATE_LIMIT_PER_ADDRESS": "1000"}
-    for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_AES_KEY", "REDIS_URL", "ASR_URL"):
+    for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_AES_KEY", "REDIS_URL", "ASR_URL",
+                 "ASR_PROVIDER"):
         env.pop(name, None)
+    env.update(extra_env)
     procs = []
     # Logs go to files: a full pipe would block the gateway's logging.
     for name, cmd in (("rasa", [sys.executable, str(HERE / "stub_rasa.py"), "--port", str(rasa_port)]),
@@ -83,6 +85,13 @@ def gateway(tmp_path_factory):
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    """The gateway as `make run` starts it on a laptop (no ASR_URL)."""
+    with running_gateway(tmp_path_factory.mktemp("browser")) as url:
+        yield url
 
 
 # Stand-ins for the browser's speech services, installed before the page's script:
@@ -270,3 +279,18 @@ def test_reply_markup_is_shown_as_text_never_run(page):
     ask(page, "<img src=x onerror=\"window.__xss=3\">")
     assert page.evaluate("typeof window.__xss") == "undefined"
     shot(page, "markup")
+
+
+def test_the_page_names_where_recordings_go(browser, tmp_path):
+    """With a recogniser configured, the page says whose it is before anyone speaks."""
+    with running_gateway(tmp_path, ASR_URL="http://127.0.0.1:9/asr", ASR_PROVIDER="测试市政务云语音识别") as url:
+        context = browser.new_context(locale="zh-CN")
+        try:
+            page = context.new_page()
+            page.goto(url + "/")
+            page.click("#elder-toggle")
+            help_ = page.locator("#mic-help")
+            sync_api.expect(help_).to_contain_text("录音会发送到“测试市政务云语音识别”")
+            sync_api.expect(help_).to_be_visible()
+        finally:
+            context.close()
