@@ -223,3 +223,25 @@ async def test_another_aspect_between_steps_keeps_the_place_in_the_steps(shared_
     convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
     messages, _ = await convo.run(ActionInform(), {})
     assert say("elder.step", n=3, step=steps[2]) in texts(messages)
+
+
+async def test_where_to_ask_follows_the_routing_data_not_a_fixed_number(shared_kb, tmp_path, monkeypatch):
+    """A place with its own business line in knowledge/hotline.yml gets that number."""
+    import yaml
+
+    from hotline import routing
+
+    data = yaml.safe_load(routing.DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["hotlines"]["0934-5550000"] = {"name": "测试用县医保咨询电话", "what_to_say": "说明参保地。"}
+    data["routing"]["places"] = {"zhengning": {"business": "0934-5550000"}}
+    path = tmp_path / "hotline.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(routing, "DEFAULT_PATH", path)
+    kb = shared_kb
+    place = next(p for p in kb.places() if p.id == "zhengning")
+    gap = next(((t, a) for t in KEY_TOPICS for a in aspects.ASPECTS if a != "eligibility"
+                and expected_source(kb, t, place.name, a)[1] is None), None)
+    if gap is None:
+        pytest.skip("正宁县 has every aspect of every key topic in some source")
+    reply, _ = await follow_up(kb, place.name, gap[0], "standard", gap[1])
+    assert "测试用县医保咨询电话0934-5550000" in reply
