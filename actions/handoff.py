@@ -63,7 +63,7 @@ def hand_off(
     lines.append(say("handoff.intro", name=route.name, hotline=route.hotline))
     if code:
         if mode == ELDER:
-            lines.append(say("handoff.ticket_spoken", code_spoken="、".join(code)))
+            lines.append(say("handoff.ticket_spoken", code=code, code_spoken="、".join(code)))
         else:
             # Promise only what this deployment does (settings; default: no promise).
             lines.append(say("handoff.ticket_transcript" if common.transcript_visible() else "handoff.ticket", code=code))

@@ -102,3 +102,17 @@ async def test_handoff_promises_follow_the_settings(action_db, domain, monkeypat
     code = handoff_payload(messages)["ticket"]
     reply = texts(messages)
     assert say("handoff.ticket_transcript", code=code) in reply and say("handoff.callback") in reply
+
+
+async def test_elder_handoff_names_the_code_plainly_too(action_db, domain, monkeypatch):
+    """The gateway adds its own ticket line when the code is missing from the text;
+    spelled out for listening only, the code would be missing."""
+    monkeypatch.delenv("HANDOFF_TRANSCRIPT_VISIBLE", raising=False)
+    monkeypatch.delenv("HANDOFF_CALLBACK", raising=False)
+    convo = Conversation(metadata={"city": "江门市", "mode": "elder"})
+    convo.user("帮我转人工", "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    code = handoff_payload(messages)["ticket"]
+    reply = texts(messages)
+    assert code in reply and "、".join(code) in reply
+    assert "刚才的对话" not in reply and "联系您" not in reply
