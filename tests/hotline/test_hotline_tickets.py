@@ -223,20 +223,22 @@ def test_queue_orders_and_pages(ticket_sessions):
         tickets.open_queue(ticket_sessions, order="random")
 
 
-def test_schema_upgrade_adds_sender_columns(sqlite_url):
+def test_schema_upgrade_adds_sender_columns(database_url):
     """A database made before sender_ref existed gains the columns on first use."""
     from sqlalchemy import inspect
 
     from knowledge.db import make_engine, make_session_factory
-    engine = make_engine(sqlite_url)
+    engine = make_engine(database_url)
+    # The tables as the first release created them (SERIAL: PostgreSQL's autoincrement).
+    pk = "SERIAL PRIMARY KEY" if database_url.startswith("postgresql") else "INTEGER PRIMARY KEY"
     with engine.begin() as conn:
         conn.execute(text(
-            "CREATE TABLE hotline_tickets (id INTEGER PRIMARY KEY, code VARCHAR(6) UNIQUE NOT NULL, place VARCHAR(64),"
+            f"CREATE TABLE hotline_tickets (id {pk}, code VARCHAR(6) UNIQUE NOT NULL, place VARCHAR(64),"
             " topic VARCHAR(64), channel VARCHAR(16) NOT NULL, hotline VARCHAR(16) NOT NULL, reason VARCHAR(16) NOT NULL,"
-            " created_at DATETIME NOT NULL, status VARCHAR(16) NOT NULL, resolved_at DATETIME, resolution_note TEXT,"
+            " created_at TIMESTAMP NOT NULL, status VARCHAR(16) NOT NULL, resolved_at TIMESTAMP, resolution_note TEXT,"
             " transcript JSON NOT NULL, slots JSON NOT NULL)"))
-        conn.execute(text("CREATE TABLE hotline_unanswered (id INTEGER PRIMARY KEY, place VARCHAR(64), topic VARCHAR(64),"
-                          " text TEXT NOT NULL, reason VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL)"))
+        conn.execute(text(f"CREATE TABLE hotline_unanswered (id {pk}, place VARCHAR(64), topic VARCHAR(64),"
+                          " text TEXT NOT NULL, reason VARCHAR(16) NOT NULL, created_at TIMESTAMP NOT NULL)"))
     from hotline.models import create_schema
     create_schema(engine)
     create_schema(engine)   # idempotent
