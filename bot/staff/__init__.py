@@ -9,7 +9,7 @@ from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
-    """Register the staff console routes on ``app`` (placeholder until filled in)."""
+    """Register the staff console routes on ``app``."""
     from bot.staff.routes import register  # imported late: keeps `import bot.staff` cheap
 
     register(app)
