@@ -29,6 +29,9 @@ FACT_MIN_SCORE = 4.0
 PLAN_TOPIC = "ask_plan"
 # Elder mode names at most this many channels, to keep a spoken answer short.
 ELDER_CHANNELS = 2
+# What a full answer spells out; the other aspects a source gives are offered as
+# follow-ups ("您还可以问我：…"), so the first answer stays readable.
+SHOWN = {"standard": ("steps", "channels", "materials", "eligibility", "time"), ELDER: ("steps", "channels")}
 
 
 def _facts_block(place: str, facts: list[FactHit]) -> list[str]:
@@ -91,8 +94,10 @@ def compose(
     lines: list[str] = []
     elder = ctx.mode == ELDER
     parts = aspects.resolve_all(answer, national)
-    own = [p for p in parts.values() if p.source is answer]
-    supplement = [p for p in parts.values() if national is not None and p.source is national]
+    shown = [parts[a] for a in SHOWN[ELDER if elder else "standard"]]
+    own = [p for p in shown if p.source is answer]
+    supplement = [p for p in shown if national is not None and p.source is national]
+    offered = [p for p in parts.values() if p not in shown and not p.missing]
     if answer.scope == "national":
         if ctx.place:
             lines.append(say("answer.national_note_brief" if elder else "answer.national_note", place=ctx.place.name))
@@ -112,6 +117,7 @@ def compose(
             lines.append(say("elder.national_part"))
             lines += national_lines
             lines.append(say("elder.source_line", source=national.source.short))
+        lines += _hint(offered)
         return "\n".join(lines)
 
     lines.append(answer.answer)
@@ -129,12 +135,21 @@ def compose(
     if where and missing and not parts["steps"].missing:
         labels = common.join(say(f"aspects.{p.aspect}.label") for p in missing)
         lines.append(say("answer.missing", labels=labels, where=where))
+    lines += _hint(offered)
     return "\n".join(lines)
+
+
+def _hint(parts: list[Part]) -> list[str]:
+    """Offer the details a source gives that the answer did not spell out."""
+    if not parts:
+        return []
+    return [say("answer.follow_up_hint", questions="".join(
+        say("answer.hint_item", label=say(f"aspects.{p.aspect}.label")) for p in parts))]
 
 
 def sources_used(answer: Answer, national: Answer | None, elder: bool) -> list[Answer]:
     """The entries whose source lines ``compose`` writes, in order."""
-    shown = ("steps", "channels") if elder else aspects.ASPECTS
+    shown = SHOWN[ELDER if elder else "standard"]
     parts = aspects.resolve_all(answer, national)
     supplemented = national is not None and any(parts[a].source is national for a in shown)
     return [answer, national] if supplemented else [answer]

@@ -15,6 +15,11 @@ from tests.actions.conftest import KEY_TOPICS, Conversation, entity
 from tests.actions.test_aspects import QUESTIONS, expected_source, texts
 
 
+def hint(aspect_names) -> str:
+    return say("answer.follow_up_hint", questions="".join(
+        say("answer.hint_item", label=say(f"aspects.{a}.label")) for a in aspect_names))
+
+
 def source_line(answer) -> str:
     return say("answer.source_line", source=answer.source.short)
 
@@ -29,12 +34,17 @@ async def test_standard_answer_completes_the_local_entry_with_the_national_proce
         local = kb.answer(topic, place.name)
         assert local.answer in reply and source_line(local) in reply
         local_end = reply.index(source_line(local))
-        missing = []
+        missing, offered = [], []
         for aspect in ("steps", "channels", "materials", "eligibility", "time", "offline", "proxy"):
             _, source, items = expected_source(kb, topic, place.name, aspect)
             case = (place.name, topic, aspect, reply)
             if source is None:
                 missing.append(aspect)
+                continue
+            if aspect in ("offline", "proxy"):
+                # Offered as follow-ups, not spelled out.
+                offered.append(aspect)
+                assert say("aspects.{}.short".format(aspect)) not in reply, case
                 continue
             for item in items:
                 assert item in reply, case
@@ -51,6 +61,7 @@ async def test_standard_answer_completes_the_local_entry_with_the_national_proce
             assert say("answer.missing", labels=labels, where=common.where_to_ask(kb, place, topic)) in reply
         else:
             assert "资料里没有写明：" not in reply
+        assert hint(offered) in reply if offered else say("answer.follow_up_hint", questions="")[:6] not in reply
 
 
 @pytest.mark.parametrize("topic", KEY_TOPICS)
@@ -74,6 +85,12 @@ async def test_elder_answer_is_brief_but_names_the_first_step_and_where(shared_k
         used_national = [s for s in (step_source, channel_source) if s is not None and s != local]
         for national in used_national:
             assert say("elder.national_part") in reply and source_line(national) in reply, case
+        offered = [a for a in ("materials", "eligibility", "time", "offline", "proxy")
+                   if expected_source(kb, topic, place.name, a)[1] is not None]
+        if offered:
+            assert reply.endswith(hint(offered)), case
+        for aspect in ("materials", "time"):
+            assert say(f"aspects.{aspect}.short") not in reply, case
 
 
 def _entry(**fields) -> Answer:
