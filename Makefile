@@ -10,7 +10,7 @@ GW_PY := $(GW_VENV)/bin/python
 GW_TESTS := tests/bot
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup system-deps kb lexicon validate train run test test-stories eval eval-baseline bench clean
+.PHONY: help setup system-deps kb lexicon validate train run test test-stories eval bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 16
@@ -61,11 +61,8 @@ test-stories: $(VENV)/.installed
 	$(RASA) test core --stories tests/test_stories.yml --model models/assistant.tar.gz \
 	  --out results/stories --fail-on-prediction-errors --no-plot
 
-eval: $(VENV)/.installed train  ## NLU macro-F1 on the held-out set (fails below 0.90)
+eval: $(VENV)/.installed train  ## NLU vs the simple peer on held-out and real questions (results/nlu/report.md)
 	$(PY) -m devtools.evaluate
-
-eval-baseline: $(VENV)/.installed  ## the same held-out score for a simpler pipeline (comparison)
-	$(PY) -m devtools.evaluate --train-config devtools/baseline_config.yml --out results/nlu-baseline --min-macro-f1 0
 
 bench: setup kb train  ## load test: embedded and production set-ups, report in bench/results/
 	$(PY) -m bench
