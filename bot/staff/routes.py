@@ -189,7 +189,7 @@ def _local(ts: dt.datetime | None) -> str:
 async def _attempt_login(request: web.Request, name: Any, password: Any, code: Any, *, bearer: bool):
     result = await _auth(request).login(request, _sessions(request), name, password, code, bearer=bearer)
     if result.token:
-        await _audit(request, "login", account=result.account.name, detail="api" if bearer else "form")
+        await _audit(request, "login", account=result.account.name, detail=say("audit.via_api" if bearer else "audit.via_form"))
     elif not result.retry_after:
         logger.warning("failed staff login from %s", client_key(request))
         # Only names of real accounts are recorded: people type passwords into the
@@ -472,7 +472,7 @@ async def tickets_page(request: web.Request) -> web.StreamResponse:
     except SQLAlchemyError:
         logger.exception("ticket queue unavailable")
         return _message(say("pages.error"), say("messages.store_down"), session=request[SESSION_KEY], status=503)
-    await _audit(request, "view_queue", place or "", f"{order} page {page}")
+    await _audit(request, "view_queue", place or "", say("audit.queue", order=label("order", order), page=page))
     places = await _places(request)
     options = _options([("", label("all_places", None))] + [(p, p) for p in places], place)
     orders = _options([(o, label("order", o)) for o in tickets.QUEUE_ORDERS], order)
@@ -490,7 +490,7 @@ async def tickets_export(request: web.Request) -> web.StreamResponse:
                           order=order, offset=0, limit=200)
     except SQLAlchemyError:
         return _message(say("pages.error"), say("messages.store_down"), session=request[SESSION_KEY], status=503)
-    await _audit(request, "export_queue", place or "", f"{len(queue.tickets)} tickets")
+    await _audit(request, "export_queue", place or "", say("audit.export", n=len(queue.tickets)))
     out = io.StringIO()
     writer = csv.writer(out)
     labels = _topic_labels()
@@ -527,7 +527,7 @@ async def _scoped_ticket(request: web.Request, code: str) -> TicketInfo:
     ticket of another place is not even confirmed to exist), with the attempt audited."""
     info = await _db(tickets.get_by_code, _sessions(request), code)
     if not _me(request).may_see(info.place):
-        await _audit(request, "denied", info.code, f"place {info.place or '-'}")
+        await _audit(request, "denied", info.code, say("audit.denied_place", place=info.place or label("no_place", None)))
         raise TicketNotFound(info.code)
     return info
 
@@ -597,7 +597,8 @@ async def api_tickets(request: web.Request) -> web.StreamResponse:
         queue = await _queue(request)
     except SQLAlchemyError:
         return _api_error(503, "store_unavailable", say("messages.store_down"))
-    await _audit(request, "view_queue", request.query.get("place") or "", f"{order} page {page} (api)")
+    await _audit(request, "view_queue", request.query.get("place") or "",
+                 say("audit.queue", order=label("order", order), page=page) + say("audit.api"))
     return _json({**queue.to_json(), "page": page})
 
 
@@ -610,7 +611,7 @@ async def api_ticket(request: web.Request) -> web.StreamResponse:
         return _api_error(404, "not_found", say("messages.ticket_not_found", code=clean_code(code)[:20]))
     except SQLAlchemyError:
         return _api_error(503, "store_unavailable", say("messages.store_down"))
-    await _audit(request, "view_ticket", info.code, f"{info.place or ''} (api)")
+    await _audit(request, "view_ticket", info.code, (info.place or "") + say("audit.api"))
     return _json(info.to_json())
 
 
@@ -663,7 +664,7 @@ def _audit_params(request: web.Request) -> tuple[str | None, str | None, int]:
 async def audit_page(request: web.Request) -> web.StreamResponse:
     session, me = request[SESSION_KEY], _me(request)
     if not me.is_admin:
-        await _audit(request, "denied", "audit")
+        await _audit(request, "denied", say("pages.audit"))
         return _message(say("pages.error"), say("messages.admin_only"), session=session, status=403)
     account, action, page = _audit_params(request)
     try:
@@ -671,12 +672,15 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
                                 offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
     except SQLAlchemyError:
         return _message(say("pages.error"), say("messages.store_down"), session=session, status=503)
-    await _audit(request, "view_audit", account or "", action or "")
+    await _audit(request, "view_audit", account or "", label("action", action) if action else "")
     head = tag("tr", r.join(tag("th", say(f"pages.col_{c}"))
                             for c in ("at", "account", "action", "target", "detail", "address")))
+    topics = _topic_labels()
     body_rows = r.join(tag("tr", r.join([
         tag("td", _local(e.at)), tag("td", e.account), tag("td", label("action", e.action), data_action=e.action),
-        tag("td", e.target), tag("td", e.detail), tag("td", e.address),
+        # A copied answer is stored by topic id; staff read its label.
+        tag("td", topics.get(e.target, e.target) if e.action == "copy" else e.target, data_target=e.target),
+        tag("td", e.detail), tag("td", e.address),
     ])) for e in rows)
     table = (tag("table", Safe(tag("thead", head) + tag("tbody", body_rows)), id="audit") if rows
              else tag("p", say("messages.no_audit"), cls="hint"))
@@ -696,7 +700,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 @staff_api
 async def api_audit(request: web.Request) -> web.StreamResponse:
     if not _me(request).is_admin:
-        await _audit(request, "denied", "audit (api)")
+        await _audit(request, "denied", say("pages.audit"), say("audit.api"))
         return _api_error(403, "forbidden", say("messages.admin_only"))
     account, action, page = _audit_params(request)
     try:
@@ -704,7 +708,7 @@ async def api_audit(request: web.Request) -> web.StreamResponse:
                                 offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
     except SQLAlchemyError:
         return _api_error(503, "store_unavailable", say("messages.store_down"))
-    await _audit(request, "view_audit", account or "", f"{action or ''} (api)")
+    await _audit(request, "view_audit", account or "", label("action", action) + say("audit.api") if action else say("audit.api"))
     return _json({"entries": [e.to_json() for e in rows], "total": total, "page": page})
 
 
@@ -751,7 +755,7 @@ async def unanswered_page(request: web.Request) -> web.StreamResponse:
         chart=r.bar_chart(summary.days, summary.totals, title=say("pages.unanswered")),
         table=_unanswered_table(summary),
     )
-    await _audit(request, "view_unanswered", "", f"{days} days")
+    await _audit(request, "view_unanswered", "", say("pages.days", n=days))
     return _page(say("pages.unanswered"), body, session=session, account=_me(request))
 
 

@@ -98,7 +98,7 @@ async def test_audit_log_records_who_did_what(client, kb_sessions, people):
     seen = [(e["action"], e["target"]) for e in log["entries"]]
     for expected in [("login", ""), ("view_ticket", code), ("denied", people["cc"].code),
                      ("resolve_ticket", code), ("copy", "ask_remote_care_filing"), ("export_queue", ""),
-                     ("denied", "audit (api)"), ("login_failed", "")]:
+                     ("denied", "审计日志"), ("login_failed", "")]:
         assert expected in seen, (expected, seen)
     assert all(e["account"] == LI and e["at"] and e["address"] for e in log["entries"])
     assert log["entries"][0]["action"] == "login_failed"          # newest first
