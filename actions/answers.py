@@ -201,7 +201,8 @@ def aspect_reply(
         lines.append(common.join(part.items))
     else:
         lines.append(say(f"aspects.{aspect}.heading", title=title))
-        lines.append(_sentences(part.items))
+        # Elder mode: one sentence a line, as the brief variants are written for listening.
+        lines += [_sentences((i,)) for i in part.items] if ctx.mode == ELDER else [_sentences(part.items)]
     lines.append(say("answer.source_line", source=part.source.source.short))
     return lines, position
 

@@ -92,6 +92,9 @@ async def test_each_aspect_comes_from_the_best_source_or_says_none_does(shared_k
             assert all(step not in reply for step in items[1:] if step not in items[0]), case
         else:
             assert all(item in reply for item in items), case
+        if mode == "elder" and aspect not in aspects.LIST_ASPECTS | {"steps"}:
+            # For listening: one sentence a line.
+            assert all(any(line.startswith(item) for line in reply.splitlines()) for item in items), case
         # Only the aspect asked: the other lists of the topic stay out of the reply.
         for other in ("materials", "channels", "steps"):
             if other == aspect:
