@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +34,21 @@ class TestSet:
     texts: list[str]
     intents: list[str]
     kinds: list[tuple[str, ...]] = field(default_factory=list)
+    # Items dropped because the training data holds the same text.
+    dropped: int = 0
+
+    def without(self, training_texts: list[str]) -> "TestSet":
+        """The set minus items that also occur (normalised) in the training data."""
+        seen = {canonical(t) for t in training_texts}
+        keep = [i for i, t in enumerate(self.texts) if canonical(t) not in seen]
+        return TestSet(self.name, self.path, [self.texts[i] for i in keep], [self.intents[i] for i in keep],
+                       [self.kinds[i] for i in keep] if self.kinds else [], len(self.texts) - len(keep))
+
+
+def canonical(text: str) -> str:
+    from textproc.normalize import normalize
+
+    return re.sub(r"[\W_]+", "", normalize(text)).lower()
 
 
 def load_holdout(path: Path) -> TestSet:
@@ -118,6 +134,8 @@ def render(results: list[dict], train_size: int) -> str:
         p, q = r["project"], r["peer"]
         lines.append(f"| {r['name']} (`{r['path']}`) | {r['items']} | **{p['macro_f1']:.3f}** | {q['macro_f1']:.3f} "
                      f"| **{p['accuracy']:.3f}** | {q['accuracy']:.3f} | {p['fallback_rate']:.1%} |")
+    dropped = ", ".join(f"{r['dropped_as_in_training']} from the {r['name']} set" for r in results)
+    lines += ["", f"Test items whose text also occurs in the training data are left out: {dropped}."]
     for r in results:
         lines += ["", f"## {r['name']}", ""]
         if r.get("suggestions"):
@@ -146,19 +164,22 @@ def main() -> int:
     parser.add_argument("--real", default="tests/nlu_real/questions.yml")
     parser.add_argument("--nlu", default="data/nlu", help="training data (for the peer)")
     parser.add_argument("--out", default="results/nlu")
-    parser.add_argument("--min-holdout-f1", type=float, default=0.95)
-    parser.add_argument("--min-real-accuracy", type=float, default=0.0)
+    # Floors against regressions; the comparison with the peer is the real gate.
+    parser.add_argument("--min-holdout-f1", type=float, default=0.90)
+    parser.add_argument("--min-real-accuracy", type=float, default=0.65)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
 
     texts, labels = training_examples(ROOT / args.nlu)
     peer = Peer().fit(texts, labels)
-    sets = [load_holdout(ROOT / args.holdout), load_real(ROOT / args.real)]
+    # A test item the model saw in training measures memory, not understanding.
+    sets = [load_holdout(ROOT / args.holdout).without(texts), load_real(ROOT / args.real).without(texts)]
     results, failures = [], []
     for test in sets:
         project = parse_with_model(ROOT / args.model, test.texts)
         peer_pred = peer.predict(test.texts)
         r = {"name": test.name, "path": str(test.path.relative_to(ROOT)), "items": len(test.texts),
+             "dropped_as_in_training": test.dropped,
              "project": score(test.intents, project.intents), "peer": score(test.intents, peer_pred),
              "suggestions": suggestion_hits(test, project)}
         if test.kinds:

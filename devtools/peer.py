@@ -14,7 +14,7 @@ class Peer:
         from sklearn.svm import LinearSVC
 
         self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-        self.classifier = LinearSVC()
+        self.classifier = LinearSVC(random_state=0)
 
     def fit(self, texts: list[str], labels: list[str]) -> "Peer":
         self.classifier.fit(self.vectorizer.fit_transform(texts), labels)
