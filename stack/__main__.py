@@ -41,6 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"starting actions, {config.rasa_servers} Rasa server(s) and the gateway "
               "(Rasa takes 20–40 s to load the model)…", flush=True)
         stack.start()
+        stack.write_api_key()
         print(describe(stack), flush=True)
         while True:
             dead = stack.dead()

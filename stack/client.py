@@ -1,4 +1,11 @@
-"""A minimal client of the gateway's chat API, shared by the stack tests and bench/."""
+"""A minimal client of the gateway's chat API, shared by the stack tests and bench/.
+
+It sends the stack's API key (``X-Api-Key``), so ``sender`` names the conversation;
+the gateway stores it as ``api:stack:<sender>`` (:func:`stack.config.rasa_sender`).
+With ``api_key=""`` it talks like the web page instead: the conversation is the
+session cookie, which the caller's ``ClientSession`` must keep
+(``aiohttp.CookieJar(unsafe=True)`` for 127.0.0.1).
+"""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+
+from stack.config import rasa_sender, stack_api_key
 
 # The reply the gateway gives while no Rasa server answers would still be a 200;
 # callers check the texts, this client only times and decodes.
@@ -31,7 +40,14 @@ class Turn:
 
     @property
     def reply_text(self) -> str:
-        return "\n".join(str(r.get("text") or "") for r in self.replies)
+        """The answer's text; the first-contact privacy notice is not part of it."""
+        return "\n".join(str(r.get("text") or "") for r in self.replies
+                         if r.get("kind") != "privacy")
+
+    @property
+    def rasa_sender(self) -> str:
+        """The sender id Rasa stores this turn under (sent with the stack's key)."""
+        return rasa_sender(self.sender)
 
 
 async def chat(
@@ -42,8 +58,15 @@ async def chat(
     city: str | None = None,
     mode: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    api_key: str | None = None,
 ) -> Turn:
-    """POST /api/chat once; never raises for HTTP or network trouble (see ``Turn.error``)."""
+    """POST /api/chat once; never raises for HTTP or network trouble (see ``Turn.error``).
+
+    ``api_key``: None sends the stack's key (:func:`stack.config.stack_api_key`),
+    "" none at all (a cookie session, ``sender`` is then ignored by the gateway).
+    """
+    key = stack_api_key() if api_key is None else api_key
+    headers = {"X-Api-Key": key} if key else {}
     body: dict[str, Any] = {"sender": sender, "text": text}
     if city:
         body["city"] = city
@@ -53,7 +76,7 @@ async def chat(
     started = time.perf_counter()
     try:
         async with session.post(
-            f"{gateway_url}/api/chat", json=body,
+            f"{gateway_url}/api/chat", json=body, headers=headers,
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as resp:
             turn.status = resp.status

@@ -7,6 +7,11 @@ Two set-ups share one code path:
 * **production** (``--production``): PostgreSQL tracker store and Redis lock
   store from ``DATABASE_URL`` (or ``POSTGRES_*``) and ``REDIS_URL``; the Rasa
   HTTP API requires ``RASA_TOKEN``.
+
+The gateway takes a ``sender`` from ``/api/chat`` only with an API key, so the
+stack always registers its own key ``stack`` (``API_KEYS=stack:<secret>``); its
+clients (stack/client.py, bench/, the end-to-end tests) send it as ``X-Api-Key``
+and their conversations are stored under the Rasa sender ``api:stack:<sender>``.
 """
 from __future__ import annotations
 
@@ -39,6 +44,41 @@ PRODUCTION_ENDPOINT_VARS = (
     "REDIS_DB",
     "REDIS_PASSWORD",
 )
+
+
+# The key id of the stack's own API key: Rasa senders are ``api:stack:<sender>``.
+STACK_KEY_ID = "stack"
+# The gateway refuses shorter secrets (bot/settings.py).
+MIN_GATEWAY_SECRET_CHARS = 32
+_process_key: list[str] = []
+
+
+def stack_api_key() -> str:
+    """The secret of the ``stack`` API key: ``STACK_API_KEY``, else one per process.
+
+    One per process, so a test or benchmark and the stacks it starts agree without
+    passing the secret around; ``STACK_API_KEY`` fixes it across processes.
+    """
+    configured = os.environ.get("STACK_API_KEY")
+    if configured:
+        return configured
+    if not _process_key:
+        _process_key.append(secrets.token_urlsafe(32))
+    return _process_key[0]
+
+
+def rasa_sender(sender: str) -> str:
+    """Where the gateway stores a stack client's conversation (``api:stack:<sender>``)."""
+    return f"api:{STACK_KEY_ID}:{sender}"
+
+
+def _key_in(api_keys: str | None, key_id: str) -> str | None:
+    """The secret of ``key_id`` in an ``API_KEYS`` value (``id:secret,…``)."""
+    for item in (api_keys or "").split(","):
+        name, sep, secret = item.strip().partition(":")
+        if sep and name.strip() == key_id and secret.strip():
+            return secret.strip()
+    return None
 
 
 class StackConfigError(ValueError):
@@ -128,6 +168,11 @@ class StackConfig:
     rasa_bin: str = ""
     # The gateway's own interpreter (.venv-gateway: current aiohttp, no Rasa).
     gateway_python: str = ""
+    # Secret of the ``stack`` API key (default: from API_KEYS, else stack_api_key()).
+    api_key: str = ""
+    # Production only: signs session cookies (default: GATEWAY_SECRET, else a new one,
+    # so sessions then end when the stack stops).
+    gateway_secret: str = ""
 
     def __post_init__(self) -> None:
         self.model = Path(self.model)
@@ -147,6 +192,11 @@ class StackConfig:
         gateway_python = ROOT / GATEWAY_VENV / "bin" / "python"
         self.gateway_python = self.gateway_python or (
             str(gateway_python) if gateway_python.exists() else self.python)
+        self.api_key = (self.api_key or _key_in(self.lookup("API_KEYS"), STACK_KEY_ID)
+                        or stack_api_key())
+        if self.production:
+            self.gateway_secret = (self.gateway_secret or self.lookup("GATEWAY_SECRET")
+                                   or secrets.token_hex(32))
 
     @classmethod
     def for_tests(cls, **kwargs) -> "StackConfig":
@@ -180,6 +230,16 @@ class StackConfig:
     def rasa_token(self) -> str | None:
         return self.lookup("RASA_TOKEN")
 
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """Headers that let a client choose its ``sender`` on ``/api/chat``."""
+        return {"X-Api-Key": self.api_key}
+
+    @property
+    def gateway_secret_generated(self) -> bool:
+        """True when production runs on a secret made up for this run."""
+        return self.production and not self.lookup("GATEWAY_SECRET")
+
     def check(self) -> None:
         """Fail fast, before any process starts, with what to set."""
         problems: list[str] = []
@@ -198,6 +258,12 @@ class StackConfig:
                 problems.append(f"production needs PostgreSQL, DATABASE_URL is {urlsplit(url).scheme}")
             if not self.lookup("REDIS_URL") and not self.lookup("REDIS_HOST"):
                 problems.append("production needs REDIS_URL (Redis lock store)")
+            if len(self.gateway_secret) < MIN_GATEWAY_SECRET_CHARS:
+                problems.append(f"GATEWAY_SECRET must be at least {MIN_GATEWAY_SECRET_CHARS} "
+                                "characters (e.g. `openssl rand -hex 32`)")
+        if len(self.api_key) < 24:
+            problems.append("the stack's API key (STACK_API_KEY or stack: in API_KEYS) "
+                            "must be at least 24 characters")
         ports = [("gateway", self.gateway_port)] if self.gateway else []
         ports += [("actions", self.actions_port)]
         ports += [(f"rasa-{i}", p) for i, p in enumerate(self.rasa_ports)]
@@ -227,6 +293,15 @@ class StackConfig:
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
         env.setdefault("PYTHONUNBUFFERED", "1")
         env["ACTION_SERVER_URL"] = self.action_server_url
+        # The stack's own API key beside any the operator configured.
+        keys = [k.strip() for k in env.get("API_KEYS", "").split(",")
+                if k.strip() and k.strip().partition(":")[0].strip() != STACK_KEY_ID]
+        env["API_KEYS"] = ",".join(keys + [f"{STACK_KEY_ID}:{self.api_key}"])
+        if self.production:
+            env["GATEWAY_SECRET"] = self.gateway_secret
+        else:
+            # The gateway's development secret beside this stack's other files.
+            env.setdefault("GATEWAY_SECRET_FILE", str(self.var_dir.resolve() / "gateway-secret"))
         if "DATABASE_URL" in env:
             env["DATABASE_URL"] = sqlalchemy_url(env["DATABASE_URL"])
         if not self.production and not env.get("TRACKER_DATABASE_URL"):

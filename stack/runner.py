@@ -1,6 +1,7 @@
 """Start, watch and stop the assistant's processes: actions, N Rasa servers, gateway."""
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ class Stack:
         self.config = config or StackConfig()
         self.processes: dict[str, ManagedProcess] = {}
         self.startup_seconds: dict[str, float] = {}
+        self.api_key_file: Path | None = None
 
     # -- lifecycle ------------------------------------------------------
 
@@ -51,6 +53,16 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def write_api_key(self) -> Path:
+        """The stack's API key secret in ``<var>/run/stack-api-key`` (mode 600), for curl."""
+        path = self.config.var_dir / "run" / "stack-api-key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(self.config.api_key + "\n")
+        self.api_key_file = path
+        return path
 
     def stop(self) -> None:
         """Stop the gateway first (no new traffic), then Rasa, then actions."""
@@ -236,6 +248,11 @@ def describe(stack: Stack) -> str:
         "",
         f"  web chat:     {cfg.gateway_url}/" if cfg.gateway else "  (no gateway)",
         f"  chat API:     POST {cfg.gateway_url}/api/chat" if cfg.gateway else "",
+        (f"                X-Api-Key: the secret in {stack.api_key_file} (senders become "
+         f"api:stack:<sender>); without it the conversation is the session cookie")
+        if cfg.gateway and stack.api_key_file else None,
+        ("  note: no GATEWAY_SECRET set, so this run signs sessions with a new secret; "
+         "residents' sessions end when it stops") if cfg.gateway_secret_generated else None,
         f"  Rasa servers: {', '.join(cfg.rasa_urls)} (127.0.0.1 only)",
         f"  actions:      {cfg.action_server_url}/webhook",
         "",

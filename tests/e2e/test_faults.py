@@ -151,10 +151,11 @@ def test_bad_input_reaches_the_real_stack_harmlessly(stack: Stack, gateway: str)
         for secret in (stack.config.env["RASA_TOKEN"], "postgres"):
             assert secret not in reply_text
     assert "比较长" in texts(reply)  # the 5,000+ character transcript got the notice
-    status, _ = post_json(f"{gateway}/api/chat", {"sender": "x\x00y", "text": "你好"})
+    status, _ = post_json(f"{gateway}/api/chat", {"sender": "x\x00y", "text": "你好"},
+                          headers=r.headers)
     assert status == 400
     # The SQL fragments were data: every table is still there and holds the turns.
-    stored = user_texts(stack, r.sender)
+    stored = user_texts(stack, r.rasa_sender)
     assert "'; DROP TABLE events;--" in stored and len(stored) == len(REAL_BAD_INPUTS) - 2  # 2 never reach Rasa
     assert all("\x00" not in t for t in stored)
     status, health = get_json(f"{gateway}/health")
@@ -206,7 +207,7 @@ def test_rasa_down_answers_in_budget_and_the_message_can_be_resent(stack: Stack,
     answer = texts(r.say(resend["payload"]))  # one tap on "重新发送"
     assert "依据：" in answer and ASK_CITY not in answer, answer
     assert "连云港" in answer, answer
-    assert "13912345678" not in "".join(user_texts(stack, r.sender))
+    assert "13912345678" not in "".join(user_texts(stack, r.rasa_sender))
 
 
 # -- PostgreSQL restart --------------------------------------------------------------
@@ -259,7 +260,7 @@ def test_database_restart_fails_gracefully_and_loses_nothing(stack: Stack, gatew
         stopped_at = time.monotonic()
         for question in ("异地就医备案怎么办", "我要转人工"):
             started = time.monotonic()
-            status, reply = post_json(f"{gateway}/api/chat", {"sender": r.sender, "text": question})
+            status, reply = r.post(question)
             outage.append((status, reply, time.monotonic() - started))
             if time.monotonic() - stopped_at > MAX_DB_OUTAGE - 8:
                 break
@@ -290,7 +291,7 @@ def test_database_restart_fails_gracefully_and_loses_nothing(stack: Stack, gatew
         time.sleep(1)
     assert "依据：" in answer and ASK_CITY not in answer, answer
     assert "江门" in answer, answer  # the place from turn 1 still applies
-    stored = user_texts(stack, r.sender)
+    stored = user_texts(stack, r.rasa_sender)
     assert stored[0] == "我在江门" and stored[-1] == "异地就医备案怎么办", stored
     # And the next resident starts cleanly.
     fresh = resident(gateway)

@@ -60,17 +60,26 @@ def test_run_serves_the_web_chat_and_ctrl_c_stops_everything(
         assert "Ctrl-C stops everything" in text, text
         assert f"http://127.0.0.1:{gw}/" in text  # where to open the web chat
         pids = [int(p) for p in re.findall(r"pid (\d+)", text)]
-        assert len(pids) == 3, text
+        assert len(pids) == 4, text  # actions, Rasa, gateway, retention
 
-        async def talk() -> list:
-            async with aiohttp.ClientSession() as session:
+        async def talk(**key) -> list:
+            # Like the web page: the session cookie is the conversation (unsafe=True
+            # keeps cookies of a bare IP address).
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
                 url = f"http://127.0.0.1:{gw}"
-                return [await chat(session, url, "cli-resident", t)
+                return [await chat(session, url, "cli-resident", t, **key)
                         for t in ("你好", "我在长春", "异地就医备案怎么办")]
 
-        turns = asyncio.run(talk())
+        turns = asyncio.run(talk(api_key=""))
         assert all(t.ok for t in turns), [(t.text, t.error) for t in turns]
         assert "长春" in turns[2].reply_text
+        assert [r.get("kind") for r in turns[0].replies][0] == "privacy"  # first contact only
+        assert not any(r.get("kind") == "privacy" for t in turns[1:] for r in t.replies)
+        # An integrator with the key written for curl names its own sender.
+        key_file = tmp_path / "run" / "stack-api-key"
+        assert str(key_file) in text and (key_file.stat().st_mode & 0o777) == 0o600
+        keyed = asyncio.run(talk(api_key=key_file.read_text().strip()))
+        assert all(t.ok for t in keyed) and "长春" in keyed[2].reply_text
         assert (tmp_path / "tracker.db").is_file()  # embedded tracker store
 
         proc.send_signal(signal.SIGINT)

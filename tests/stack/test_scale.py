@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from stack import Stack, StackConfig, new_token
-from stack.config import throwaway_staff_hash
+from stack.config import rasa_sender, throwaway_staff_hash
 from stack.client import Turn, chat
 from stack.process import descendants
 
@@ -71,7 +71,7 @@ def home_server(stack: Stack, sender: str) -> int:
     """Index of the Rasa server the gateway routes ``sender`` to while all are up."""
     from bot.rasa_client import RasaClient  # the gateway's own ranking
 
-    first = RasaClient(stack.config.rasa_urls).ranking(sender)[0]
+    first = RasaClient(stack.config.rasa_urls).ranking(rasa_sender(sender))[0]
     return stack.config.rasa_urls.index(first)
 
 
@@ -99,20 +99,22 @@ async def converse(gateway: str, senders: dict[str, list[str]]) -> dict[str, lis
 
 
 def events(stack: Stack, senders: list[str]) -> dict[str, list[dict]]:
-    """Rasa's stored events of ``senders`` from PostgreSQL, in insertion order."""
+    """Rasa's stored events of ``senders`` (as the client named them) from PostgreSQL,
+    in insertion order; the gateway stores them as ``api:stack:<sender>``."""
+    by_rasa = {rasa_sender(s): s for s in senders}
     engine = create_engine(stack.config.env["DATABASE_URL"], future=True)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
                 text("SELECT sender_id, type_name, action_name, data FROM events "
                      "WHERE sender_id = ANY(:s) ORDER BY id"),
-                {"s": senders},
+                {"s": list(by_rasa)},
             ).all()
     finally:
         engine.dispose()
     out: dict[str, list[dict]] = defaultdict(list)
     for sender, type_name, action_name, data in rows:
-        out[sender].append({"type": type_name, "action": action_name,
+        out[by_rasa[sender]].append({"type": type_name, "action": action_name,
                             "text": (json.loads(data) or {}).get("text")})
     return out
 

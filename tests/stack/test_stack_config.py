@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from stack import ProcessFailed, Stack, StackConfig, StackConfigError, free_port
-from stack.config import PRODUCTION_ENDPOINTS, postgres_pieces, redis_pieces
+from stack.config import PRODUCTION_ENDPOINTS, postgres_pieces, rasa_sender, redis_pieces
 from stack.process import ManagedProcess, http_get, tree_rss_kib
 
 
@@ -170,3 +170,42 @@ async def test_stack_runs_the_retention_purge_on_its_own_tracker(tmp_path: Path)
         senders = {r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))}
     engine.dispose()
     assert senders == {"new"}
+
+
+def test_the_gateway_accepts_the_stacks_key_beside_the_operators(tmp_path: Path) -> None:
+    """/api/chat takes a sender only with an API key: the stack registers its own."""
+    from bot.identity import match_api_key
+    from bot.settings import Settings
+
+    operator = "cityapp:" + "c" * 30
+    config = StackConfig.for_tests(var_dir=tmp_path, env={"API_KEYS": operator})
+    env = config.base_env()
+    assert env["API_KEYS"].split(",") == [operator, f"stack:{config.api_key}"]
+    settings = Settings.from_env(env)
+    assert match_api_key(settings.api_keys, config.api_key) == "stack"
+    assert match_api_key(settings.api_keys, "c" * 30) == "cityapp"
+    assert config.api_headers == {"X-Api-Key": config.api_key} and len(config.api_key) >= 32
+    # A stack key given in API_KEYS is used, not replaced.
+    given = StackConfig.for_tests(var_dir=tmp_path, env={"API_KEYS": "stack:" + "s" * 40})
+    assert given.api_key == "s" * 40 and given.base_env()["API_KEYS"] == "stack:" + "s" * 40
+    assert rasa_sender("anna") == "api:stack:anna"
+
+
+def test_production_signs_sessions_with_a_long_enough_secret(tmp_path: Path, monkeypatch) -> None:
+    from bot.settings import Settings
+
+    monkeypatch.delenv("GATEWAY_SECRET", raising=False)
+    model = tmp_path / "m.tar.gz"
+    model.write_bytes(b"")
+    env = {"DATABASE_URL": "postgresql://u@127.0.0.1/db", "REDIS_URL": "redis://127.0.0.1:6379/0",
+           "RASA_TOKEN": "t" * 32}
+    config = StackConfig.for_tests(production=True, model=model, var_dir=tmp_path, env=env)
+    secret = config.base_env()["GATEWAY_SECRET"]
+    assert len(secret) >= 32 and config.gateway_secret_generated
+    assert config.base_env()["GATEWAY_SECRET"] == secret  # the same across restarts
+    gateway = Settings.from_env(config.base_env() | {"RASA_TOKEN": "t" * 32})
+    assert gateway.production and gateway.gateway_secret == secret
+    short = StackConfig.for_tests(production=True, model=model, var_dir=tmp_path,
+                                  env=env | {"GATEWAY_SECRET": "too-short"})
+    with pytest.raises(StackConfigError, match="GATEWAY_SECRET must be at least 32"):
+        short.check()
