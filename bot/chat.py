@@ -88,6 +88,10 @@ def cap_length(text: str, limit: int) -> tuple[str, bool]:
     return head[:cut].rstrip(), True
 
 
+# Fields of a cited source the gateway passes on (see docs/ARCHITECTURE.md).
+_SOURCE_FIELDS = ("scope", "entry_id", "short", "document", "section", "quote", "as_of", "doc_no", "date")
+
+
 def _buttons(raw: Any) -> list[dict[str, str]]:
     out = []
     for b in raw if isinstance(raw, list) else []:
@@ -96,10 +100,50 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
     return out
 
 
+def _sources(raw: Any) -> list[dict[str, Any]]:
+    """The answer payload's cited sources, each with the fields the contract names."""
+    out = []
+    for s in raw if isinstance(raw, list) else []:
+        if isinstance(s, dict) and isinstance(s.get("short"), str) and s["short"].strip():
+            out.append({k: s[k] for k in _SOURCE_FIELDS if isinstance(s.get(k), (str, int)) and k in s})
+    return out
+
+
+def cite_lines(text: str, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines of ``text``; a line that cites a source carries that source's index.
+
+    The sources come in the order the text cites them, and each names its own
+    citation (``short``): a line citing one is found by that data, whatever
+    wording the actions put around it.
+    """
+    lines: list[dict[str, Any]] = []
+    pending = 0
+    for line in text.split("\n"):
+        item: dict[str, Any] = {"text": line}
+        if pending < len(sources) and sources[pending]["short"] in line:
+            item["source"] = pending
+            pending += 1
+        lines.append(item)
+    if pending < len(sources):
+        log.warning("answer cites %d sources but its text names %d of them", len(sources), pending)
+    return lines
+
+
+def reply_lines(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    """A reply's lines as channels render them: ``[{"text", "source"?}]``."""
+    lines = reply.get("lines")
+    if isinstance(lines, list):
+        return lines
+    return [{"text": line} for line in str(reply.get("text") or "").split("\n")]
+
+
 def convert(messages: list[dict[str, Any]], default_hotline: str = "12393",
             ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
     """Rasa REST messages → ``(replies, handoff)`` as the gateway's contract has them.
 
+    The actions' custom payloads become data on the reply they follow: an answer
+    brings its ``sources`` (and ``lines`` saying which line cites which), a
+    hand-off its ``handoff``. The text is passed on as the actions wrote it.
     The hand-off's hotline is passed through as routing chose it; only something
     that is not a phone number at all is replaced by ``default_hotline``.
     """
@@ -125,8 +169,16 @@ def convert(messages: list[dict[str, Any]], default_hotline: str = "12393",
                 "hotline": hotline if _PHONE.match(hotline) else default_hotline,
                 "ticket": str(h.get("ticket") or ""),
             }
+            if replies:
+                replies[-1]["handoff"] = handoff
         if isinstance(custom.get("answer"), dict) and replies:
-            replies[-1]["meta"] = custom["answer"]
+            answer = custom["answer"]
+            last = replies[-1]
+            last["meta"] = answer
+            sources = _sources(answer.get("sources"))
+            if sources:
+                last["sources"] = sources
+                last["lines"] = cite_lines(last["text"], sources)
     return replies, handoff
 
 
@@ -238,10 +290,6 @@ class ChatPipeline:
             result = self.unavailable(retry=capped)
             result.replies = notices + result.replies
             return result
-        if handoff and handoff["ticket"] and not any(handoff["ticket"] in r["text"] for r in replies):
-            # The actions normally name the ticket; make sure the resident sees it.
-            replies.append({"text": self.wording("chat.handoff", ticket=handoff["ticket"],
-                                                 hotline=handoff["hotline"])})
         log.info("chat %s: %s/%s %d chars → %d replies%s in %.2fs", tag, channel, mode,
                  len(capped), len(replies), " +handoff" if handoff else "",
                  time.monotonic() - started)

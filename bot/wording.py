@@ -12,7 +12,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "wording" 
 # Keys the code uses; checked when the file is loaded so a typo fails at start-up.
 REQUIRED_KEYS = (
     "chat.empty", "chat.pii_masked", "chat.too_long", "chat.rate_limited",
-    "chat.unavailable", "chat.retry_button", "chat.handoff",
+    "chat.unavailable", "chat.retry_button",
     "api.bad_json", "api.body_too_large", "api.sender_required", "api.sender_invalid",
     "api.sender_too_long",
     "api.text_required", "api.city_invalid", "api.mode_invalid", "api.not_found",

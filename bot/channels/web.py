@@ -27,6 +27,7 @@ from bot.identity import (
     web_sender,
 )
 from bot.places import places as places_handler
+from bot.voice.tts import script
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,9 @@ async def chat(request: web.Request) -> web.Response:
         first_contact=caller.new_session if caller.channel == "web" else None,
     )
     body = result.to_json()
+    if mode == "elder":
+        # What the page reads aloud, decided here from the replies' structure.
+        body["speech"] = script(result.replies, app[keys.SETTINGS].tts_max_chars)
     cookie = caller.cookie
     if result.forgotten:
         body["new_session"] = True  # the page clears the screen too

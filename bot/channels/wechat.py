@@ -27,7 +27,7 @@ from wechatpy.replies import create_reply
 from wechatpy.utils import check_signature
 
 from bot import keys
-from bot.chat import ChatPipeline, ChatResult, sender_tag
+from bot.chat import ChatPipeline, ChatResult, reply_lines, sender_tag
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
 from bot.identity import Pseudonyms
 from bot.settings import Settings
@@ -84,10 +84,14 @@ def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
 
 
 def render_result(result: ChatResult, wording: Wording) -> str:
-    """Replies as one WeChat text: buttons become "您可以回复：A｜B"."""
+    """Replies as one WeChat text: buttons become "您可以回复：A｜B".
+
+    Rendered from the replies' lines as the actions wrote them (source lines and
+    the hand-off included): a WeChat text has no styling to give either.
+    """
     blocks = []
     for reply in result.replies:
-        text = reply["text"]
+        text = "\n".join(line["text"] for line in reply_lines(reply))
         # The apology's "重新发送" button carries the whole message as its payload;
         # typed back as its title it would mean nothing, so WeChat shows none.
         buttons = [] if result.degraded else reply.get("buttons") or []

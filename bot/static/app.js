@@ -10,7 +10,7 @@
     bot: "医保助手",
     sending: "正在查询…",
     failed: "抱歉，网络或系统暂时有问题，请稍后再试，或拨打医保服务热线 12393。",
-    ticket: "已转人工，工单号：",
+    // The hand-off's sentences come from the server; these only label its controls.
     call: "拨打 ",
     micHold: "按住说话",
     micRelease: "松开发送",
@@ -27,7 +27,6 @@
   };
   // The conversation is the server's session cookie (HttpOnly): nothing about it here.
   const KEYS = { place: "yb.place", elder: "yb.elder" };
-  const SOURCE_PREFIX = /^\s*依据[:：]/;
   const TIMEOUT_MS = 15000;
 
   const $ = (id) => document.getElementById(id);
@@ -100,15 +99,30 @@
     return span;
   }
 
+  // A reply's lines as the server structured them: {text, source?} where source is
+  // the index of the cited document in reply.sources. The text itself is not parsed.
+  function linesOf(reply) {
+    if (Array.isArray(reply.lines)) return reply.lines;
+    return String(reply.text || "").split("\n").map((text) => ({ text: text }));
+  }
+
   function addBot(reply) {
     const div = document.createElement("div");
     div.className = "msg bot" + (reply.notice ? " notice" : "");
     div.append(hidden(T.bot + "："));
-    for (const line of String(reply.text || "").split("\n")) {
-      if (!line.trim()) continue;
+    const sources = Array.isArray(reply.sources) ? reply.sources : [];
+    for (const line of linesOf(reply)) {
+      const text = String((line && line.text) || "");
+      if (!text.trim()) continue;
       const p = document.createElement("p");
-      if (SOURCE_PREFIX.test(line)) p.className = "source";
-      p.textContent = line;
+      p.textContent = text;
+      const source = Number.isInteger(line.source) ? sources[line.source] : null;
+      if (source) {
+        p.className = "source";
+        // The quoted passage and the document's date, on hover or long press.
+        p.title = [source.quote, source.doc_no, source.date].filter((x) => typeof x === "string" && x).join("\n");
+        if (typeof source.entry_id === "string") p.dataset.entry = source.entry_id;
+      }
       div.append(p);
     }
     if (Array.isArray(reply.buttons) && reply.buttons.length) {
@@ -124,29 +138,35 @@
       }
       div.append(row);
     }
+    if (reply.handoff) addHandoffControls(div, reply.handoff);
     log.append(div);
   }
 
-  function addHandoff(handoff) {
-    const div = document.createElement("div");
-    div.className = "msg bot handoff";
-    const p = document.createElement("p");
-    p.textContent = T.ticket + String(handoff.ticket || "");
-    const a = document.createElement("a");
-    // The hotline routing chose, as it is; anything but a phone number is not dialled.
-    const number = /^\d[\d-]*$/.test(String(handoff.hotline || "")) ? handoff.hotline : "12393";
-    a.href = "tel:" + number;
-    a.textContent = T.call + number;
-    div.append(p, a);
-    log.append(div);
+  // A hand-off, from its data: the ticket code to keep and a button that dials the
+  // hotline routing chose. What it means is said in the reply's own text.
+  function addHandoffControls(div, handoff) {
+    div.classList.add("handoff");
+    const row = document.createElement("div");
+    row.className = "handoff-controls";
+    const ticket = String(handoff.ticket || "");
+    if (ticket) {
+      const code = document.createElement("strong");
+      code.className = "ticket";
+      code.textContent = ticket;
+      row.append(code);
+    }
+    const number = String(handoff.hotline || "");
+    if (/^\d[\d-]*$/.test(number)) { // anything but a phone number is not dialled
+      const a = document.createElement("a");
+      a.href = "tel:" + number;
+      a.textContent = T.call + number;
+      row.append(a);
+    }
+    div.append(row);
   }
 
   // ---- reading aloud (elder mode) --------------------------------------------
-  function speakable(text) {
-    return text.split("\n").filter((l) => !SOURCE_PREFIX.test(l)).join("。")
-      .replace(/\d{5,}/g, (d) => d.split("").join(" "))
-      .replace(/[<>\[\]{}|\\^`*_#~]/g, " ").slice(0, 300);
-  }
+  // What to read is decided by the server (the reply's "speech"): not the source lines.
   let player = null;
   function chineseVoice() {
     if (!window.speechSynthesis) return null;
@@ -155,8 +175,8 @@
     const voices = speechSynthesis.getVoices().filter((v) => v.localService === true);
     return voices.find((v) => /^zh[-_]CN/i.test(v.lang)) || voices.find((v) => /^(zh|cmn)/i.test(v.lang)) || null;
   }
-  function speak(text) {
-    const words = speakable(text);
+  function speak(words) {
+    words = String(words || "").slice(0, 300);
     if (!words.trim()) return;
     const voice = chineseVoice();
     if (voice) {
@@ -212,9 +232,16 @@
       for (const m of [...log.querySelectorAll(".msg")].slice(1)) m.remove();
     }
     for (const r of replies) addBot(r);
-    if (data.handoff) addHandoff(data.handoff);
+    if (data.handoff && !replies.some((r) => r && r.handoff)) {
+      // A hand-off without a reply of its own (not sent by the actions, but possible).
+      const div = document.createElement("div");
+      div.className = "msg bot";
+      addHandoffControls(div, data.handoff);
+      log.append(div);
+    }
     scrollDown();
-    if (elder) speak(replies.map((r) => String(r.text || "")).join("\n"));
+    // The server's reading script; a message made here (network failure) is read as it is.
+    if (elder) speak(typeof data.speech === "string" ? data.speech : replies.map((r) => String(r.text || "")).join("。"));
   }
 
   form.addEventListener("submit", (ev) => {

@@ -1,6 +1,7 @@
 """Read replies aloud with espeak-ng's Mandarin voice (offline, no cloud).
 
-Used by the web page when the browser has no Chinese voice of its own.
+``script`` decides what elder mode reads out (``/api/chat`` sends it as ``speech``);
+espeak-ng reads it when the browser has no Chinese voice of its own (``/api/tts``).
 """
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import asyncio
 import re
 import shutil
 import struct
+from typing import Any, Iterable
 
-_SOURCE_LINE = re.compile(r"^\s*依据[:：].*$", re.MULTILINE)
+from bot.chat import cap_length, reply_lines
+
 _LONG_NUMBER = re.compile(r"\d{5,}")
 _UNSPEAKABLE = re.compile(r"[<>\[\]{}|\\^`*_#~]")
 
@@ -18,12 +21,32 @@ class TtsUnavailable(Exception):
     """The synthesiser is missing, failed or timed out."""
 
 
+# A line ending in one of these already makes a pause when read.
+_PAUSE_MARKS = "。！？!?；;：:，,、…"
+
+
 def speakable(text: str) -> str:
-    """Text as it should be read: no source line, hotlines digit by digit."""
-    text = _SOURCE_LINE.sub("", text)
+    """Text as it should be read: hotlines digit by digit, no markup characters."""
     # "12393" read as a number ("一万两千…") is wrong for a phone number.
     text = _LONG_NUMBER.sub(lambda m: " ".join(m.group(0)), text)
     return _UNSPEAKABLE.sub(" ", text).strip()
+
+
+def script(replies: Iterable[dict[str, Any]], limit: int) -> str:
+    """What elder mode reads aloud from a turn's replies, at most ``limit`` characters.
+
+    Decided from the replies' structure: lines that cite a source are on the
+    screen and not read out; everything else is read in order, each line a pause.
+    """
+    spoken = []
+    for reply in replies:
+        for line in reply_lines(reply):
+            words = str(line.get("text") or "").strip()
+            if not words or "source" in line:
+                continue
+            spoken.append(words if words[-1] in _PAUSE_MARKS else words + "。")
+    text, _ = cap_length(speakable("".join(spoken)), limit)
+    return text
 
 
 def fix_wav_header(wav: bytes) -> bytes:

@@ -7,8 +7,11 @@ Replies depend on the message:
 - contains "慢"            → waits ``state.delay`` seconds, then answers
 - contains "boom"          → HTTP 500
 - contains "脚本"          → a reply holding <script> and an onerror image
-- "/request_human" or "转人工" → text + custom handoff payload
-- "/ask_remote_care_filing" or "异地" → an answer with a 依据 line + custom answer
+- "/request_human" or "转人工" → the hand-off text + custom handoff payload
+- "/ask_remote_care_filing" or "异地" → an answer citing a local and a national
+                             source + custom answer payload with both as data
+- contains "缴费"          → an answer whose citation is worded differently
+                             (not "依据：") + its answer payload
 - contains "按钮"          → a reply with buttons
 - "再说一遍"               → the last answer to the same sender (as Rasa's
                              repeat does from the tracker), or "没有可以重复的内容"
@@ -23,7 +26,42 @@ from typing import Any
 
 from aiohttp import web
 
-SOURCE = "依据：《国家医疗保障局 财政部关于进一步做好基本医疗保险跨省异地就医直接结算工作的通知》二、规范备案"
+# Cited sources as actions/answers.py sends them in the answer payload (copied from
+# a real run: 连云港市's remote-care-filing entry, completed by the national one).
+LOCAL_SOURCE = {
+    "scope": "local", "entry_id": "lianyungang.remote_care_filing",
+    "short": "《连云港市“十四五”医疗保障发展规划》三、重点任务（十二）优化提升医疗保障公共服务 5.推进长三角医保公共服务便利共享",
+    "document": "连云港市“十四五”医疗保障发展规划",
+    "section": "三、重点任务（十二）优化提升医疗保障公共服务 5.推进长三角医保公共服务便利共享",
+    "quote": "按照省统一部署，积极落实推进长三角地区医保关系转移接续、零星报销、自助备案等“一网通办”。",
+    "as_of": 2025, "doc_no": "", "date": "",
+}
+NATIONAL_SOURCE = {
+    "scope": "national", "entry_id": "national.remote_care_filing",
+    "short": "《国家医疗保障局 财政部关于进一步做好基本医疗保险跨省异地就医直接结算工作的通知》（医保发〔2022〕22号）"
+             "备案人员范围；备案渠道；备案有效期限",
+    "document": "国家医疗保障局 财政部关于进一步做好基本医疗保险跨省异地就医直接结算工作的通知",
+    "section": "备案人员范围；备案渠道；备案有效期限",
+    "quote": "", "as_of": 2022, "doc_no": "医保发〔2022〕22号", "date": "2022年",
+}
+PAYMENT_SOURCE = {
+    "scope": "national", "entry_id": "national.payment_channels",
+    "short": "《中华人民共和国社会保险法》、《国税地税征管体制改革方案》、《国务院办公厅关于健全基本医疗保险参保长效机制的指导意见》"
+             "（国办发〔2024〕38号）社会保险法第二十五条",
+    "document": "中华人民共和国社会保险法；国税地税征管体制改革方案；国务院办公厅关于健全基本医疗保险参保长效机制的指导意见",
+    "section": "社会保险法第二十五条", "quote": "国家建立和完善城镇居民基本医疗保险制度。",
+    "as_of": 2024, "doc_no": "国办发〔2024〕38号", "date": "国办发〔2024〕38号2024年7月",
+}
+# The source line as knowledge/wording/actions.yml words it today; channels must not rely on it.
+SOURCE_LINE = "依据：{short}"
+SOURCE = SOURCE_LINE.format(short=NATIONAL_SOURCE["short"])
+TICKET = "K7M3PQ"
+
+
+def answer_payload(topic: str, city: str | None, entry_id: str, scope: str, sources: list[dict]) -> dict:
+    """The answer as data, in the shape actions/answers.py sends it."""
+    return {"custom": {"answer": {"topic": topic, "city": city, "entry_id": entry_id, "scope": scope,
+                                  "aspect": None, "sources": sources}}}
 
 
 @dataclass
@@ -38,27 +76,43 @@ class StubState:
 
 def answer(message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
     sender = "x"
+    city = metadata.get("city")
     if "脚本" in message:
         return [{"recipient_id": sender,
-                 "text": '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">注意安全\n' + SOURCE}]
+                 "text": '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">注意安全\n' + SOURCE},
+                {"recipient_id": sender, **answer_payload("ask_remote_care_filing", city, NATIONAL_SOURCE["entry_id"],
+                                                          "national", [NATIONAL_SOURCE])}]
     if "/request_human" in message or "转人工" in message:
-        return [{"recipient_id": sender, "text": "好的，已为您转人工服务。"},
-                {"recipient_id": sender, "custom": {"handoff": {"hotline": "12393", "ticket": "K7M3PQ"}}}]
+        # As actions/handoff.py sends it: the text names hotline and ticket, then the data.
+        return [{"recipient_id": sender, "text": "好的，为您转接人工服务。请拨打医保服务热线12393。\n"
+                 f"您的转接编号是：{TICKET}。请记下来，打电话时可以报给工作人员。\n"
+                 "请先说明参保地和要办的医保业务或要反映的问题，再报出转接编号。"},
+                {"recipient_id": sender, "custom": {"handoff": {"hotline": "12393", "ticket": TICKET}}}]
     if "/ask_remote_care_filing" in message or "异地" in message:
+        local = SOURCE_LINE.format(short=LOCAL_SOURCE["short"])
         if metadata.get("mode") == "elder":
-            text = "第一步：打开国家医保服务平台App，点异地备案。"
+            text = "\n".join(["规划提出，长三角地区的异地就医备案，要能自助办理。", local, "全国通用的办法：",
+                              "第一步：打开国家医保服务平台App，点异地备案。", "说“下一步”，我接着讲。", SOURCE,
+                              "您还可以问我：“要带哪些材料”。"])
         else:
-            text = "异地就医前先办备案，可以在国家医保服务平台App或当地医保经办机构办理。"
-        return [{"recipient_id": sender, "text": text + "\n" + SOURCE,
+            text = "\n".join(["异地就医前先办备案，可以在国家医保服务平台App或当地医保经办机构办理。", local,
+                              "全国通行的办理方式（各地细节以当地规定为准）：",
+                              "1. 在国家医保服务平台APP或国家异地就医备案小程序提交备案", SOURCE])
+        return [{"recipient_id": sender, "text": text,
                  "buttons": [{"title": "需要什么材料", "payload": "需要什么材料"},
                              {"title": "转人工", "payload": "/request_human"}]},
-                {"recipient_id": sender, "custom": {"answer": {
-                    "topic": "ask_remote_care_filing", "city": metadata.get("city", ""),
-                    "entry_id": "national.remote_care_filing", "scope": "national"}}}]
+                {"recipient_id": sender, **answer_payload("ask_remote_care_filing", city, LOCAL_SOURCE["entry_id"],
+                                                          "local", [LOCAL_SOURCE, NATIONAL_SOURCE])}]
+    if "缴费" in message:
+        # The citation worded differently from today's "依据：" line, and not last.
+        text = "\n".join(["居民医保一般每年集中缴费一次，可以在税务部门的缴费渠道办理。",
+                          f"（本条出自{PAYMENT_SOURCE['short']}，2024年）", "各地具体渠道请问当地医保部门。"])
+        return [{"recipient_id": sender, "text": text},
+                {"recipient_id": sender, **answer_payload("ask_payment_channels", city, PAYMENT_SOURCE["entry_id"],
+                                                          "national", [PAYMENT_SOURCE])}]
     if "按钮" in message:
         return [{"recipient_id": sender, "text": "请选择：",
                  "buttons": [{"title": "连云港市", "payload": '/inform{"city": "连云港市"}'}]}]
-    city = metadata.get("city")
     return [{"recipient_id": sender, "text": f"收到：{message}" + (f"（{city}）" if city else "")}]
 
 

@@ -4,21 +4,37 @@ from __future__ import annotations
 import pytest
 
 from bot.middleware import CSP
+from tests.bot import stub_rasa
+from tests.bot.conftest import answers
 
 
-async def test_chat_answers_with_source_and_meta(client, rasa_stub):
+async def test_chat_answer_carries_its_sources_as_data(client, rasa_stub):
     _, state = rasa_stub
     resp = await client.post("/api/chat", json={"sender": "u1", "text": "异地就医怎么备案", "city": "连云港市"})
     assert resp.status == 200
     data = await resp.json()
     assert data["handoff"] is None
-    first = data["replies"][0]
-    assert first["text"].splitlines()[-1].startswith("依据：")
+    [first] = answers(data)
     assert first["buttons"][1] == {"title": "转人工", "payload": "/request_human"}
-    assert first["meta"]["scope"] == "national"
+    assert first["meta"]["scope"] == "local" and first["meta"]["entry_id"] == stub_rasa.LOCAL_SOURCE["entry_id"]
+    # Every cited source as the actions sent it, and which line of the text cites which.
+    assert first["sources"] == [stub_rasa.LOCAL_SOURCE, stub_rasa.NATIONAL_SOURCE]
+    assert "\n".join(line["text"] for line in first["lines"]) == first["text"]  # the text as written
+    cited = {line["source"]: line["text"] for line in first["lines"] if "source" in line}
+    assert cited == {0: stub_rasa.SOURCE_LINE.format(short=stub_rasa.LOCAL_SOURCE["short"]), 1: stub_rasa.SOURCE}
     sent = state.requests[-1]
     assert sent["sender"].startswith("web:") and "u1" not in sent["sender"]  # the session's, not the body's
     assert sent["metadata"] == {"city": "连云港市", "mode": "standard", "channel": "web"}
+
+
+async def test_a_citation_worded_differently_is_still_found_from_the_data(client, rasa_stub):
+    """The regular expression on "依据：" this replaced broke on any change of wording."""
+    data = await (await client.post("/api/chat", json={"text": "怎么缴费"})).json()
+    [reply] = answers(data)
+    assert "依据" not in reply["text"]
+    [cited] = [line for line in reply["lines"] if "source" in line]
+    assert cited == {"text": f"（本条出自{stub_rasa.PAYMENT_SOURCE['short']}，2024年）", "source": 0}
+    assert reply["sources"] == [stub_rasa.PAYMENT_SOURCE]
 
 
 async def test_button_payload_is_sent_as_text_and_handoff_returned(client, rasa_stub):
@@ -26,6 +42,10 @@ async def test_button_payload_is_sent_as_text_and_handoff_returned(client, rasa_
     resp = await client.post("/api/chat", json={"sender": "u2", "text": "/request_human", "mode": "elder"})
     data = await resp.json()
     assert data["handoff"] == {"hotline": "12393", "ticket": "K7M3PQ"}
+    # On the reply that announces it, and that reply's wording is the action's alone.
+    [reply] = answers(data)
+    assert reply["handoff"] == data["handoff"]
+    assert reply["text"] == stub_rasa.answer("/request_human", {})[0]["text"]
     assert state.requests[-1]["message"] == "/request_human"
     assert state.requests[-1]["metadata"] == {"mode": "elder", "channel": "web"}
 

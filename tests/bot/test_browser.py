@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bot import stub_rasa
 from tests.bot.conftest import load_with_sixth_place
 from tests.browser import browser, require_chromium, screenshot  # noqa: F401 - fixture
 
@@ -151,18 +152,40 @@ def test_question_answer_source_and_buttons(page):
     ask(page, "异地就医怎么备案")
     last = page.locator("#log .msg.bot").last
     expect(last).to_contain_text("备案")
-    source = last.locator("p.source")
-    expect(source).to_contain_text("依据：")
-    styles = source.evaluate("e => { const s = getComputedStyle(e); return [s.backgroundColor, s.borderLeftWidth]; }")
+    # The lines the answer's data marks as citing its two sources, styled as such.
+    sources = last.locator("p.source")
+    expect(sources).to_have_count(2)
+    expect(sources.nth(0)).to_have_text(stub_rasa.SOURCE_LINE.format(short=stub_rasa.LOCAL_SOURCE["short"]))
+    expect(sources.nth(1)).to_have_text(stub_rasa.SOURCE)
+    assert sources.nth(0).get_attribute("title") == stub_rasa.LOCAL_SOURCE["quote"]  # the quoted passage
+    assert sources.nth(1).get_attribute("data-entry") == stub_rasa.NATIONAL_SOURCE["entry_id"]
+    styles = sources.first.evaluate("e => { const s = getComputedStyle(e); return [s.backgroundColor, s.borderLeftWidth]; }")
     assert styles[0] not in ("rgba(0, 0, 0, 0)", "transparent") and styles[1] != "0px"
+    expect(last.locator("p:not(.source)").first).to_contain_text("异地就医前先办备案")
     buttons = last.locator(".buttons button")
     expect(buttons).to_have_count(2)
     shot(page, "answer")
     buttons.nth(1).click()  # "转人工": posts its payload
+    # The hand-off is the action's message, with the ticket and the hotline from its data.
     handoff = page.locator("#log .msg.handoff")
-    expect(handoff).to_contain_text("K7M3PQ")
-    expect(handoff.locator('a[href="tel:12393"]')).to_be_visible()
+    expect(handoff).to_have_count(1)
+    expect(handoff.locator("p").first).to_have_text("好的，为您转接人工服务。请拨打医保服务热线12393。")
+    expect(handoff.locator(".handoff-controls .ticket")).to_have_text(stub_rasa.TICKET)
+    expect(handoff.locator('.handoff-controls a[href="tel:12393"]')).to_be_visible()
+    shot(page, "handoff")
     assert page.csp_errors == []
+
+
+def test_a_citation_in_other_words_is_still_shown_as_the_source(page):
+    """The page used to find "依据：" with a regular expression; the data does not care."""
+    ask(page, "怎么缴费")
+    last = page.locator("#log .msg.bot").last
+    source = last.locator("p.source")
+    sync_api.expect(source).to_have_count(1)
+    sync_api.expect(source).to_have_text(f"（本条出自{stub_rasa.PAYMENT_SOURCE['short']}，2024年）")
+    assert source.get_attribute("title") == "\n".join(
+        stub_rasa.PAYMENT_SOURCE[k] for k in ("quote", "doc_no", "date"))
+    sync_api.expect(last.locator("p")).to_have_count(3)  # the text as written, line by line
 
 
 def test_place_selector_lists_the_knowledge_base_and_is_sent_and_remembered(page, gateway):
@@ -263,7 +286,9 @@ def test_elder_mode_is_large_remembered_and_reads_aloud(page):
     with page.expect_request(lambda r: "/api/tts?" in r.url, timeout=10000) as tts:
         ask(page, "异地就医怎么备案")
     spoken = urllib.parse.unquote(tts.value.url.split("text=", 1)[1])
-    assert "依据" not in spoken  # the source line is shown, not read out
+    # The lines citing sources are shown, not read out; the answer itself is.
+    assert stub_rasa.LOCAL_SOURCE["short"] not in spoken and stub_rasa.NATIONAL_SOURCE["short"] not in spoken
+    assert spoken.startswith("规划提出") and "第一步" in spoken
     sync_api.expect(page.locator("#log .msg.bot").last).to_contain_text("第一步")  # brief elder variant
     page.click("#repeat")
     sync_api.expect(page.locator("#log .msg.user").last).to_have_text("我：再说一遍")

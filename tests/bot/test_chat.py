@@ -5,7 +5,7 @@ import logging
 
 from hypothesis import given, settings as hsettings, strategies as st
 
-from bot.chat import cap_length, convert, has_content
+from bot.chat import cap_length, cite_lines, convert, has_content, reply_lines
 from tests.bot.conftest import hold_rate_window
 
 ID_CARD = "320706199001011234"
@@ -80,18 +80,62 @@ async def test_traditional_text_is_normalised(client, rasa_stub):
 
 
 def test_convert_attaches_answer_and_handoff():
+    source = {"scope": "local", "entry_id": "e", "short": "《文件》一", "quote": "原文", "as_of": 2025, "extra": "x"}
     replies, handoff = convert([
         {"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}, {"bad": 1}]},
-        {"custom": {"answer": {"topic": "t", "scope": "local"}}},
+        {"custom": {"answer": {"topic": "t", "scope": "local", "sources": [source, {"short": 5}]}}},
+        {"text": "请拨打0518-12345。"},
         {"custom": {"handoff": {"hotline": "0518-12345", "ticket": "AB12CD"}}},
         {"image": "http://x/y.png"},
     ])
-    assert replies == [{"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}],
-                        "meta": {"topic": "t", "scope": "local"}}]
+    clean = {k: v for k, v in source.items() if k != "extra"}  # only the contract's fields
+    assert replies == [
+        {"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}],
+         "meta": {"topic": "t", "scope": "local", "sources": [source, {"short": 5}]},
+         "sources": [clean], "lines": [{"text": "答案"}, {"text": "依据：《文件》一", "source": 0}]},
+        # The hand-off rides on the reply that announces it; its text is the action's only.
+        {"text": "请拨打0518-12345。", "handoff": {"hotline": "0518-12345", "ticket": "AB12CD"}},
+    ]
     # The routed hotline is passed through as it is (routing data may name a local one).
     assert handoff == {"hotline": "0518-12345", "ticket": "AB12CD"}
     _, handoff = convert([{"custom": {"handoff": {"hotline": "call us", "ticket": "AB12CD"}}}], "12393")
     assert handoff["hotline"] == "12393"  # not a phone number at all: the default
+
+
+def test_citations_are_found_by_the_sources_data_in_any_wording():
+    a, b = {"short": "《甲文件》第一条"}, {"short": "《乙文件》二、备案"}
+    text = "\n".join(["答案，参见《甲文件》。", "出处——《甲文件》第一条", "依据：《别的文件》", "补充", "（来源《乙文件》二、备案）"])
+    lines = cite_lines(text, [a, b])
+    assert [line.get("source") for line in lines] == [None, 0, None, None, 1]
+    assert [line["text"] for line in lines] == text.split("\n")
+    # In the order cited: a later mention of the first source is not its citation line again.
+    assert [line.get("source") for line in cite_lines("《乙文件》二、备案\n《甲文件》第一条", [a, b])] == [None, 0]
+
+
+def test_the_gateway_code_names_no_source_or_hand_off_wording():
+    """Issue 14.1: channels render sources and hand-offs from data, so no code in
+    the gateway (the staff console aside) contains the source line's or the
+    hand-off's wording: both are the actions' alone."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    handoff = yaml.safe_load((root / "knowledge/wording/hotline.yml").read_text(encoding="utf-8"))["handoff"]
+    actions = yaml.safe_load((root / "knowledge/wording/actions.yml").read_text(encoding="utf-8"))
+    templates = [*handoff.values(), actions["answer"]["source_line"], actions["elder"]["source_line"]]
+    # The fixed words of each template ("依据：", "您的转接编号是："…), placeholders removed.
+    fragments = {f.strip() for t in templates for f in re.split(r"\{[^}]*\}", t) if len(f.strip()) >= 3}
+    fragments |= {"依据", "工单号", "转接编号"}
+    files = [p for p in (root / "bot").rglob("*") if p.suffix in (".py", ".js", ".html")
+             and "staff" not in p.relative_to(root / "bot").parts]
+    assert len(files) > 10
+    found = {(str(p.relative_to(root)), f) for p in files for f in fragments if f in p.read_text(encoding="utf-8")}
+    assert found == set()
+    # Nor does the gateway's wording file hold a hand-off line of its own (one naming a ticket).
+    gateway = (root / "knowledge/wording/gateway.yml").read_text(encoding="utf-8")
+    assert "{ticket}" not in gateway and "{code}" not in gateway
 
 
 _small_text = st.text(max_size=8)
@@ -99,7 +143,11 @@ _value = st.one_of(
     st.none(), _small_text, st.integers(),
     st.lists(st.dictionaries(st.sampled_from(["title", "payload", "x"]), _small_text, max_size=3), max_size=3),
     st.dictionaries(st.sampled_from(["handoff", "answer"]),
-                    st.one_of(_small_text, st.dictionaries(st.sampled_from(["hotline", "ticket"]), _small_text)),
+                    st.one_of(_small_text, st.dictionaries(
+                        st.sampled_from(["hotline", "ticket", "sources"]),
+                        st.one_of(_small_text, st.lists(st.dictionaries(st.sampled_from(["short", "quote"]),
+                                                                        st.one_of(_small_text, st.integers())),
+                                                        max_size=3)))),
                     max_size=2),
 )
 
@@ -110,6 +158,9 @@ _value = st.one_of(
 def test_convert_never_fails_on_odd_messages(messages):
     replies, handoff = convert(messages)
     assert all(isinstance(r["text"], str) for r in replies)
+    for r in replies:  # lines always spell the text, and point only at sources that exist
+        assert "\n".join(line["text"] for line in reply_lines(r)) == r["text"]
+        assert all(0 <= line.get("source", 0) < max(1, len(r.get("sources", []))) for line in reply_lines(r))
     assert handoff is None or set(handoff) == {"hotline", "ticket"}
 
 

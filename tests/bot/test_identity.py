@@ -45,7 +45,7 @@ async def test_guessed_sender_cannot_read_or_continue_another_conversation(clien
     assert victim["handoff"]["ticket"] == "K7M3PQ"
     victim_sender = state.requests[-1]["sender"]
     # The stand-in remembers: the victim asking again does get the ticket back.
-    assert "已为您转人工" in answers(await say(client, "再说一遍"))[0]["text"]
+    assert "为您转接人工服务" in answers(await say(client, "再说一遍"))[0]["text"]
 
     async with fresh(client) as attacker:
         # 1. Naming the victim's sender id (or a WeChat openid) in the body.
@@ -69,7 +69,7 @@ async def test_guessed_sender_cannot_read_or_continue_another_conversation(clien
         assert "K7M3PQ" not in str(data)
         assert state.requests[-1]["sender"] == f"api:{API_KEY_ID}:{victim_sender}"
     # The victim's own conversation is untouched.
-    assert "已为您转人工" in answers(await say(client, "再说一遍"))[0]["text"]
+    assert "为您转接人工服务" in answers(await say(client, "再说一遍"))[0]["text"]
     assert state.requests[-1]["sender"] == victim_sender
 
 

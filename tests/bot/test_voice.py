@@ -9,7 +9,9 @@ from aiohttp import web
 
 from bot import keys
 from bot.voice.asr import AsrBackendError, extract_text
-from bot.voice.tts import speakable
+from bot.chat import convert, reply_lines
+from bot.voice.tts import script, speakable
+from tests.bot import stub_rasa
 
 WEBM = b"\x1aE\xdf\xa3" + b"\x00" * 2000  # EBML magic and padding: the stand-in does not decode
 
@@ -85,9 +87,38 @@ def test_extract_text_shapes():
         extract_text({"status": "ok"})
 
 
-def test_speakable_drops_source_and_spells_hotline():
-    text = "请拨打12393咨询。\n依据：《某文件》一、总则"
-    assert speakable(text) == "请拨打1 2 3 9 3咨询。"
+def test_speakable_spells_hotlines():
+    assert speakable("请拨打12393咨询<b>。") == "请拨打1 2 3 9 3咨询 b 。"
+
+
+@pytest.mark.parametrize("message", ["异地就医怎么备案", "怎么缴费", "转人工"])
+def test_the_reading_script_leaves_out_the_cited_sources_from_the_data(message):
+    """What is read aloud follows the replies' structure: the lines citing a source
+    are left out whatever their wording; everything else is read, in order."""
+    replies, _ = convert(stub_rasa.answer(message, {"mode": "elder"}))
+    cited = [line["text"] for r in replies for line in r.get("lines", []) if "source" in line]
+    spoken = script(replies, limit=1000)
+    assert all(line not in spoken for line in cited)
+    assert all(s["short"] not in spoken for r in replies for s in r.get("sources", []))
+    kept = [line["text"] for r in replies for line in reply_lines(r) if "source" not in line and line["text"]]
+    assert [spoken.find(speakable(line)) for line in kept] == sorted(spoken.find(speakable(line)) for line in kept)
+    assert all(speakable(line) in spoken for line in kept)
+    if message == "转人工":
+        assert "1 2 3 9 3" in spoken and stub_rasa.TICKET in spoken  # the hand-off is read, digit by digit
+
+
+def test_the_reading_script_fits_the_synthesiser():
+    replies = [{"text": "第一句话说得很长，" * 30 + "。"}, {"text": "第二句。"}]
+    spoken = script(replies, limit=120)
+    assert 0 < len(spoken) <= 120 and spoken.startswith("第一句话")
+
+
+async def test_elder_chat_says_what_to_read_aloud(client, rasa_stub):
+    elder = await (await client.post("/api/chat", json={"text": "怎么缴费", "mode": "elder"})).json()
+    assert elder["speech"].startswith("居民医保一般每年集中缴费一次")
+    assert stub_rasa.PAYMENT_SOURCE["short"] not in elder["speech"] and "各地具体渠道" in elder["speech"]
+    standard = await (await client.post("/api/chat", json={"text": "怎么缴费"})).json()
+    assert "speech" not in standard  # only elder mode reads aloud
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None,

@@ -14,6 +14,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat import check_xml, Rejected, split_text
+from tests.bot import stub_rasa
 
 TOKEN = "gatewaytesttoken"
 APP_ID = "wx1234567890abcdef"
@@ -104,18 +105,39 @@ async def test_get_verification_echoes_echostr(wx):
     assert resp.status == 200 and await resp.text() == "hello123"
 
 
-@pytest.mark.parametrize("query", [
-    {},
-    {**signed_query(), "signature": "0" * 40},
-    signed_query(timestamp=int(time.time()) - 3600),  # stale, though correctly signed
-    {**signed_query(), "timestamp": "yesterday"},
-])
-async def test_bad_or_stale_signatures_are_403(wx, rasa_stub, query):
+def _bad_query(case: str, window: int) -> dict[str, str]:
+    """A query that fails verification for one reason; built when the test runs."""
+    now = int(time.time())
+    if case == "unsigned request":
+        return {}
+    if case == "bad signature":
+        return {**signed_query(now), "signature": "0" * 40}
+    if case == "stale timestamp":  # correctly signed, just outside the window
+        return signed_query(now - window - 60)
+    if case == "bad timestamp":
+        return {**signed_query(now), "timestamp": "yesterday"}
+    raise ValueError(case)
+
+
+@pytest.mark.parametrize("case", ["unsigned request", "bad signature", "stale timestamp", "bad timestamp"])
+async def test_bad_or_stale_signatures_are_403(wx, wechat_settings, rasa_stub, caplog, case):
     _, state = rasa_stub
+    query = _bad_query(case, wechat_settings.wechat_timestamp_window)
+    caplog.clear()
     assert (await wx.get("/wechat", params={**query, "echostr": "x"})).status == 403
     resp = await wx.post("/wechat", params=query, data=text_xml("异地就医", 1))
     assert resp.status == 403
+    # Refused for this case's own reason, by GET and POST alike (not by chance of timing).
+    reasons = [r.getMessage().rsplit(": ", 1)[-1] for r in caplog.records if "rejected" in r.getMessage()]
+    assert reasons == [case, case]
     assert state.requests == []
+
+
+async def test_a_signature_inside_the_window_is_accepted(wx, wechat_settings):
+    """The other side of the stale case: just inside the window is still fresh."""
+    query = signed_query(int(time.time()) - wechat_settings.wechat_timestamp_window + 60)
+    resp = await wx.get("/wechat", params={**query, "echostr": "fresh"})
+    assert resp.status == 200 and await resp.text() == "fresh"
 
 
 async def test_doctype_and_oversized_bodies_are_refused(wx, rasa_stub):
@@ -165,12 +187,25 @@ async def test_retried_msgid_is_answered_once(wx, rasa_stub):
     assert len(state.requests) == 1  # one ticket, not two
 
 
+async def test_hand_off_and_sources_are_rendered_from_the_replies_data(wx, rasa_stub):
+    """WeChat shows the actions' text as written: the hand-off in their words only
+    (the gateway adds none), a citation whatever its wording."""
+    handoff = await wx.post("/wechat", params=signed_query(), data=text_xml("转人工", 401))
+    content = reply_content(await handoff.text()).split("\n\n")[-1]  # after the notice
+    assert content == stub_rasa.answer("转人工", {})[0]["text"]
+    assert content.count(stub_rasa.TICKET) == 1
+    paid = await wx.post("/wechat", params=signed_query(), data=text_xml("怎么缴费", 402))
+    lines = reply_content(await paid.text()).split("\n")
+    assert lines[1] == f"（本条出自{stub_rasa.PAYMENT_SOURCE['short']}，2024年）" and lines[2].startswith("各地具体渠道")
+
+
 async def test_voice_uses_recognition_in_elder_mode(wx, rasa_stub):
     _, state = rasa_stub
     voice = ("<MediaId><![CDATA[m1]]></MediaId><Format><![CDATA[amr]]></Format>"
              "<Recognition><![CDATA[异地就医怎么备案]]></Recognition>")
     resp = await wx.post("/wechat", params=signed_query(), data=text_xml("", 303, "voice", voice))
-    assert reply_content(await resp.text()).split("\n\n")[-1].startswith("第一步")  # after the notice
+    answer = reply_content(await resp.text()).split("\n\n")[-1]  # after the notice
+    assert answer.startswith("规划提出") and "第一步" in answer  # the brief elder variant
     assert state.requests[-1]["metadata"]["mode"] == "elder"
     empty = "<MediaId><![CDATA[m2]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[]]></Recognition>"
     resp = await wx.post("/wechat", params=signed_query(), data=text_xml("", 304, "voice", empty))
