@@ -116,7 +116,7 @@
       if (!text.trim()) continue;
       const p = document.createElement("p");
       p.textContent = text;
-      const source = Number.isInteger(line.source) ? sources[line.source] : null;
+      const source = line && Number.isInteger(line.source) ? sources[line.source] : null;
       if (source) {
         p.className = "source";
         // The quoted passage and the document's date, on hover or long press.

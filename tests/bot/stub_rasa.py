@@ -13,8 +13,9 @@ Replies depend on the message:
 - contains "缴费"          → an answer whose citation is worded differently
                              (not "依据：") + its answer payload
 - contains "按钮"          → a reply with buttons
-- "再说一遍"               → the last answer to the same sender (as Rasa's
-                             repeat does from the tracker), or "没有可以重复的内容"
+- "再说一遍"               → the last answer's text to the same sender, without its
+                             payloads (as actions/dialogue.py's action_repeat does
+                             from the tracker), or "没有可以重复的内容"
 - anything else            → "收到：<message>"
 """
 from __future__ import annotations
@@ -130,7 +131,8 @@ def make_app(state: StubState | None = None) -> web.Application:
             await asyncio.sleep(state.delay)
         sender = str(body.get("sender"))
         if message == "再说一遍":
-            return web.json_response(state.last.get(sender) or [{"recipient_id": sender, "text": "没有可以重复的内容"}])
+            said = [{"recipient_id": sender, "text": m["text"]} for m in state.last.get(sender, []) if m.get("text")]
+            return web.json_response(said[:1] or [{"recipient_id": sender, "text": "没有可以重复的内容"}])
         reply = answer(message, body.get("metadata") or {})
         state.last[sender] = reply
         return web.json_response(reply)
