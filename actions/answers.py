@@ -365,10 +365,32 @@ class ActionInform(SyncAction):
             aspect = tracker.get_slot("aspect") if tracker.get_slot("aspect") in aspects.CANONICAL else None
         if not topic:
             return _inform_without_topic(dispatcher, tracker, entities, aspect)
+        if not pending and not aspect and not entities:
+            # Nothing new (the classifier's "inform" also catches unclear words): ask
+            # which detail, rather than repeat the whole answer.
+            return _which_detail(dispatcher, tracker, topic)
         # A new place or person type with no aspect: the whole question again for them.
         question = common.last_user_text_for(tracker, topic)
         announce = bool(pending) or any(e.get("entity") == "city" for e in entities)
         return answer_topic(dispatcher, tracker, topic, question, domain, aspect, announce)
+
+
+def _which_detail(dispatcher: CollectingDispatcher, tracker: Tracker, topic: str) -> list[EventType]:
+    """Buttons for the details of the current topic that a source gives."""
+    kb = common.store()
+    try:
+        ctx = common.context(tracker, kb)
+        answer, national = lookup(kb, ctx, topic)
+    except KnowledgeError:
+        logger.exception("knowledge store unavailable")
+        dispatcher.utter_message(text=say("errors.store_down"))
+        return []
+    parts = aspects.resolve_all(answer, national)
+    buttons = [{"title": say(f"aspects.{a}.label"), "payload": common.intent_payload("inform", aspect=a)}
+               for a in aspects.ASPECTS if not parts[a].missing]
+    dispatcher.utter_message(text=say("ask.which_detail", title=answer.title),
+                             buttons=buttons + [common.human_button()])
+    return []
 
 
 def _inform_without_topic(
@@ -396,5 +418,11 @@ def _inform_without_topic(
     if "city" in names:
         dispatcher.utter_message(text=say("follow_up.place_unknown", places=places))
         return [SlotSet("city", None)]
-    dispatcher.utter_message(text=say("ask.inform_without_topic"))
+    text = tracker.latest_message.get("text") or ""
+    topics = suggest_topics(tracker.latest_message.get("intent_ranking") or [], text)
+    buttons = common.topic_buttons(topics or common.wording()["ask"]["rephrase_topics"],
+                                   city=place.name if place else None)
+    # A person type is a detail worth noting; no entity at all means we did not understand.
+    key = "ask.inform_without_topic" if names else "ask.what_topic"
+    dispatcher.utter_message(text=say(key), buttons=buttons + [common.human_button()])
     return []

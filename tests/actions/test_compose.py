@@ -217,3 +217,32 @@ async def test_the_answer_payload_lists_exactly_the_sources_the_text_cites(share
                 cited = [line[len("依据："):] for line in texts(messages).splitlines() if line.startswith("依据：")]
                 assert [s["short"] for s in payload["sources"]] == cited, (place.name, topic, follow)
                 assert payload["aspect"] == follow
+
+
+async def test_unclear_words_after_an_answer_ask_which_detail_instead_of_repeating(shared_kb):
+    kb = shared_kb
+    convo = Conversation(metadata={"city": "长春市"})
+    convo.user(QUESTIONS["ask_enrolment"], "ask_enrolment")
+    first = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+    convo.user("么么哒 嘿嘿", "inform")      # the classifier's "inform" with nothing in it
+    messages, _ = await convo.run(ActionInform(), {})
+    local = kb.answer("ask_enrolment", "长春市")
+    assert messages[0]["text"] == say("ask.which_detail", title=local.title) and first not in texts(messages)
+    offered = [a for a in ("steps", "channels", "materials", "eligibility", "time", "offline", "proxy")
+               if expected_source(kb, "ask_enrolment", "长春市", a)[1] is not None]
+    buttons = messages[0]["buttons"]
+    assert [b["title"] for b in buttons[:-1]] == [say(f"aspects.{a}.label") for a in offered]
+    assert buttons[0]["payload"] == '/inform{"aspect": "%s"}' % offered[0]
+    assert buttons[-1]["payload"] == "/request_human"
+
+
+async def test_unclear_words_before_any_question_offer_the_likeliest_topics(shared_kb):
+    convo = Conversation(metadata={"city": "江门市"})
+    ranking = [{"name": "inform", "confidence": 0.6}, {"name": "ask_e_voucher", "confidence": 0.2},
+               {"name": "ask_transfer", "confidence": 0.1}]
+    convo.user("那个码的事儿来着", "inform", ranking=ranking)
+    messages, _ = await convo.run(ActionInform(), {})
+    assert messages[0]["text"] == say("ask.what_topic")
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert titles[:2] == [common.service_topics()["ask_e_voucher"], common.service_topics()["ask_transfer"]]
+    assert messages[0]["buttons"][0]["payload"] == '/ask_e_voucher{"city": "江门市"}'
