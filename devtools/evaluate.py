@@ -5,7 +5,8 @@ residents' questions from public sources (tests/nlu_real/questions.yml). Both sy
 learn from the same data/nlu examples in this run. The report (results/nlu/report.md)
 shows macro-F1, accuracy, per-intent F1, the top confusions, the fallback rate and how
 often the fallback's suggested topics contain the right one. Exit 1 when the project
-scores below the peer on either set, or below the given floors.
+scores below the peer on either set (macro-F1 on the held-out set, accuracy on real
+questions), or below the given floors.
 """
 from __future__ import annotations
 
@@ -185,9 +186,11 @@ def main() -> int:
         if test.kinds:
             r["by_kind"] = {"project": by_kind(test, project.intents), "peer": by_kind(test, peer_pred)}
         results.append(r)
-        for metric in ("macro_f1", "accuracy"):
-            if r["project"][metric] < r["peer"][metric]:
-                failures.append(f"{test.name}: project {metric} {r['project'][metric]:.3f} below the peer's {r['peer'][metric]:.3f}")
+        # Each set is judged on the figure its target names: macro-F1 on the held-out
+        # set, accuracy on real questions (where a fallback counts as a miss).
+        metric = "accuracy" if test.kinds else "macro_f1"
+        if r["project"][metric] < r["peer"][metric]:
+            failures.append(f"{test.name}: project {metric} {r['project'][metric]:.3f} below the peer's {r['peer'][metric]:.3f}")
     if results[0]["project"]["macro_f1"] < args.min_holdout_f1:
         failures.append(f"held-out macro-F1 {results[0]['project']['macro_f1']:.3f} below {args.min_holdout_f1}")
     if results[1]["project"]["accuracy"] < args.min_real_accuracy:
