@@ -6,8 +6,8 @@ tested and reused without a tracker.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from actions import common
 from knowledge.schema import ASPECT_FIELDS

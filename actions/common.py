@@ -9,18 +9,19 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from knowledge import retrieval
 from knowledge.db import make_engine, make_session_factory
 from knowledge.schema import load_topics
-from knowledge import retrieval
 from knowledge.store import KnowledgeStore, PlaceRef
 
 logger = logging.getLogger(__name__)

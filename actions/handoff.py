@@ -36,7 +36,8 @@ def hand_off(
     except KnowledgeError:
         ctx, place = None, None
     mode = ctx.mode if ctx else "standard"
-    subject = routing.load_routing().subject_of(ctx.text if ctx else "") if reason in ("complain", "case_handling") else "medical_insurance"
+    case = reason in ("complain", "case_handling")
+    subject = routing.load_routing().subject_of(ctx.text if ctx else "") if case else "medical_insurance"
     route = routing.route(place.id if place else None, topic, reason, subject=subject, store=kb,
                           place_name=place.name if place else None)
 
@@ -53,7 +54,8 @@ def hand_off(
         if reason in ("fallback", "no_answer", "request_human"):
             tickets.record_unanswered(
                 common.resources.sessions, place=place.name if place else None, topic=topic,
-                text=common.last_user_text_for(tracker, "nlu_fallback") if reason == "fallback" else ctx.text if ctx else "",
+                text=(common.last_user_text_for(tracker, "nlu_fallback") if reason == "fallback"
+                      else ctx.text if ctx else ""),
                 reason="fallback" if reason == "fallback" else "handoff", sender=tracker.sender_id,
             )
     except SQLAlchemyError:
@@ -66,7 +68,8 @@ def hand_off(
             lines.append(say("handoff.ticket_spoken", code=code, code_spoken="、".join(code)))
         else:
             # Promise only what this deployment does (settings; default: no promise).
-            lines.append(say("handoff.ticket_transcript" if common.transcript_visible() else "handoff.ticket", code=code))
+            key = "handoff.ticket_transcript" if common.transcript_visible() else "handoff.ticket"
+            lines.append(say(key, code=code))
         if common.callback_promised():
             lines.append(say("handoff.callback"))
     else:

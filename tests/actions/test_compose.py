@@ -44,7 +44,7 @@ async def test_standard_answer_completes_the_local_entry_with_the_national_proce
             if aspect in ("offline", "proxy"):
                 # Offered as follow-ups, not spelled out.
                 offered.append(aspect)
-                assert say("aspects.{}.short".format(aspect)) not in reply, case
+                assert say(f"aspects.{aspect}.short") not in reply, case
                 continue
             for item in items:
                 assert item in reply, case
@@ -164,8 +164,8 @@ async def test_an_aspect_asked_before_the_place_is_answered_once_the_place_is_kn
     _, source, materials = expected_source(kb, "ask_remote_care_filing", "长春市", "materials")
     if source is not None:
         assert all(m in reply for m in materials)
-    assert say("aspects.materials.label") in reply or say("aspects.materials.heading",
-                                                           title=kb.answer("ask_remote_care_filing", "长春市").title) in reply
+    title = kb.answer("ask_remote_care_filing", "长春市").title
+    assert say("aspects.materials.label") in reply or say("aspects.materials.heading", title=title) in reply
     assert convo.slots["aspect"] is None and convo.slots["pending_topic"] is None
 
 
@@ -232,7 +232,7 @@ async def test_unclear_words_after_an_answer_ask_which_detail_instead_of_repeati
                if expected_source(kb, "ask_enrolment", "长春市", a)[1] is not None]
     buttons = messages[0]["buttons"]
     assert [b["title"] for b in buttons[:-1]] == [say(f"aspects.{a}.label") for a in offered]
-    assert buttons[0]["payload"] == '/inform{"aspect": "%s"}' % offered[0]
+    assert buttons[0]["payload"] == f'/inform{{"aspect": "{offered[0]}"}}'
     assert buttons[-1]["payload"] == "/request_human"
 
 

@@ -4,8 +4,7 @@ Fallbacks and their hand-off: test_fallback.py."""
 from __future__ import annotations
 
 from actions.answers import ActionAnswerTopic
-from actions.common import resources
-from actions.common import say
+from actions.common import resources, say
 from actions.dialogue import ActionRepeat
 from actions.handoff import ActionHandoff
 from hotline import tickets
