@@ -41,17 +41,18 @@ def test_suggestions_follow_the_classifier_and_skip_control_intents():
     assert suggest_topics(ranked, "嗯嗯", limit=2) == ["ask_enrolment", "ask_payment_channels"]
 
 
-def test_suggestions_use_the_knowledge_base_when_the_classifier_missed():
+def test_the_knowledge_base_fills_the_places_the_classifier_leaves():
     # The classifier offers only one service topic: the text fills the other places.
     ranked = ranking(("nlu_fallback", 0.45), ("ask_enrolment", 0.2), ("greet", 0.1))
     offered = suggest_topics(ranked, "俺家老头子的门诊慢特病")
     assert offered[:2] == ["ask_enrolment", "ask_chronic_disease_outpatient"] and len(offered) == 3
-    # In the weak tail of the ranking the knowledge base breaks the tie.
-    tail = ranking(("nlu_fallback", 0.45), ("ask_transfer", 0.011), ("ask_chronic_disease_outpatient", 0.01))
-    assert suggest_topics(tail, "俺家老头子的门诊慢特病")[0] == "ask_chronic_disease_outpatient"
-    # Without any ranking the text alone still finds the topic.
+    # A full ranking is not overruled by a keyword match.
+    full = ranking(("nlu_fallback", 0.45), ("ask_transfer", 0.011), ("ask_maternity", 0.0105),
+                   ("ask_enrolment", 0.01), ("ask_chronic_disease_outpatient", 0.009))
+    assert suggest_topics(full, "俺家老头子的门诊慢特病") == ["ask_transfer", "ask_maternity", "ask_enrolment"]
+    # Without any ranking the text alone still finds the topic; noise finds nothing.
     assert suggest_topics([], "异地就医备案")[0] == "ask_remote_care_filing"
-    assert suggest_topics([], "") == []
+    assert suggest_topics([], "") == [] and suggest_topics([], "钱的事那个咋弄") == []
 
 
 async def test_fallback_offers_the_top_ranked_topics_with_the_place_kept(action_db, domain):
