@@ -412,16 +412,18 @@ def _inform_without_topic(
                                  buttons=buttons + [common.human_button()])
         events: list[EventType] = [SlotSet("aspect", None)]
         return events + ([SlotSet("city", place.name)] if place else [])
-    if "city" in names and place:
-        dispatcher.utter_message(text=say("follow_up.place_noted", place=place.name))
-        return [SlotSet("city", place.name)]
-    if "city" in names:
+    if "city" in names and not place:
         dispatcher.utter_message(text=say("follow_up.place_unknown", places=places))
         return [SlotSet("city", None)]
+    # The likeliest topics for these words (a place with a topic word: "正宁县的居民医保").
     text = tracker.latest_message.get("text") or ""
     topics = suggest_topics(tracker.latest_message.get("intent_ranking") or [], text)
     buttons = common.topic_buttons(topics or common.wording()["ask"]["rephrase_topics"],
                                    city=place.name if place else None)
+    if "city" in names:
+        dispatcher.utter_message(text=say("follow_up.place_noted", place=place.name),
+                                 buttons=buttons + [common.human_button()])
+        return [SlotSet("city", place.name)]
     # A person type is a detail worth noting; no entity at all means we did not understand.
     key = "ask.inform_without_topic" if names else "ask.what_topic"
     dispatcher.utter_message(text=say(key), buttons=buttons + [common.human_button()])

@@ -246,3 +246,15 @@ async def test_unclear_words_before_any_question_offer_the_likeliest_topics(shar
     titles = [b["title"] for b in messages[0]["buttons"]]
     assert titles[:2] == [common.service_topics()["ask_e_voucher"], common.service_topics()["ask_transfer"]]
     assert messages[0]["buttons"][0]["payload"] == '/ask_e_voucher{"city": "江门市"}'
+
+
+async def test_a_place_alone_is_noted_with_the_likeliest_topics_for_that_place(shared_kb):
+    convo = Conversation()
+    ranking = [{"name": "inform", "confidence": 0.8}, {"name": "ask_enrolment", "confidence": 0.1},
+               {"name": "ask_payment_channels", "confidence": 0.05}]
+    convo.user("正宁县的居民医保", "inform", [entity("city", "正宁县")], ranking=ranking)
+    messages, _ = await convo.run(ActionInform(), {})
+    assert messages[0]["text"] == say("follow_up.place_noted", place="正宁县")
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[:2] == ['/ask_enrolment{"city": "正宁县"}', '/ask_payment_channels{"city": "正宁县"}']
+    assert convo.slots["city"] == "正宁县"
