@@ -299,12 +299,14 @@ def answer_topic(
         events.append(SlotSet("step_index", 0.0))
     dispatcher.utter_message(text=text)
     # The same answer as data, so channels render sources without parsing the text.
-    dispatcher.utter_message(json_message={"answer": {
+    payload = {"answer": {
         "topic": topic, "city": ctx.place.name if ctx.place else None,
         "entry_id": answer.id, "scope": answer.scope, "aspect": aspect,
         "sources": [_source_data(a) for a in used],
-    }})
-    events.append(SlotSet("last_answer", {"text": text}))
+    }}
+    dispatcher.utter_message(json_message=payload)
+    # "再说一遍" repeats the data too, or channels would read the citation aloud.
+    events.append(SlotSet("last_answer", {"text": text, "payload": payload}))
     if ctx.place:
         events.append(SlotSet("city", ctx.place.name))
     if answer.handoff:

@@ -11,7 +11,7 @@ from actions.common import say
 
 
 class ActionRepeat(Action):
-    """"再说一遍": the last answer again, word for word."""
+    """"再说一遍": the last answer again, word for word, with its sources and hand-off as data."""
 
     def name(self) -> str:
         return "action_repeat"
@@ -20,6 +20,8 @@ class ActionRepeat(Action):
         last = tracker.get_slot("last_answer")
         if isinstance(last, dict) and last.get("text"):
             dispatcher.utter_message(text=last["text"])
+            if isinstance(last.get("payload"), dict):
+                dispatcher.utter_message(json_message=last["payload"])
             return []
         # Before any knowledge answer, repeat whatever the bot said last.
         for event in reversed(tracker.events):

@@ -80,9 +80,10 @@ def hand_off(
         lines.append(say("handoff.alternatives", channels=common.join(route.local_alternatives)))
     text = "\n".join(lines)
     dispatcher.utter_message(text=text)
-    if code:
-        dispatcher.utter_message(json_message={"handoff": {"hotline": route.hotline, "ticket": code}})
-    return [SlotSet("last_answer", {"text": text})]
+    payload = {"handoff": {"hotline": route.hotline, "ticket": code}} if code else None
+    if payload:
+        dispatcher.utter_message(json_message=payload)
+    return [SlotSet("last_answer", {"text": text, "payload": payload})]
 
 
 class ActionHandoff(SyncAction):

@@ -68,6 +68,18 @@ async def test_repeat_says_the_last_answer_again(action_db, convo, domain):
     convo.user("没听清 再说一遍", "repeat")
     again, _ = await convo.run(ActionRepeat(), domain)
     assert again[0]["text"] == first[0]["text"]
+    # The sources come again as data, so channels do not read the citation aloud.
+    answer_data = [m["custom"] for m in first if m.get("custom")]
+    assert answer_data and [m["custom"] for m in again if m.get("custom")] == answer_data
+
+
+async def test_repeat_after_a_hand_off_gives_the_ticket_again_as_data(action_db, domain):
+    convo = Conversation(metadata={"city": "长春市"})
+    convo.user("转人工", "request_human")
+    first, _ = await convo.run(ActionHandoff(), domain)
+    convo.user("再说一遍", "repeat")
+    again, _ = await convo.run(ActionRepeat(), domain)
+    assert handoff_payload(again) == handoff_payload(first) is not None
 
 
 async def test_a_complaint_about_another_department_goes_to_12345(action_db, domain):
