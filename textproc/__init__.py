@@ -1,7 +1,8 @@
 """Text handling shared by the gateway, the NLU pipeline and the actions.
 
 - ``normalize``: traditional → simplified, full-width → half-width, spoken digits.
-- ``pii``: masking of ID-card, mobile and bank-card numbers.
+- ``pii``: masking of personal numbers (ID cards, mobiles, landlines, bank cards,
+  document numbers, long runs) and e-mail addresses, however they are typed or dictated.
 """
 from textproc.normalize import normalize
 from textproc.pii import mask_pii, PiiFindings

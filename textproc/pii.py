@@ -166,6 +166,7 @@ class _Group:
     start: int
     end: int            # exclusive
     digits: str         # ASCII digits, possibly ending with "X"
+    script: str = "a"   # "a": decimal digits of any script; "c": Chinese digit words
 
 
 def _groups(text: str, blocked: list[bool]) -> list[_Group]:
@@ -181,17 +182,17 @@ def _groups(text: str, blocked: list[bool]) -> list[_Group]:
         if current:
             if ch in _CHECK_X and not blocked[pos]:
                 current.append("X")
-                groups.append(_Group(start, pos + 1, "".join(current)))
+                groups.append(_Group(start, pos + 1, "".join(current), script))
                 current, script = [], None
                 continue
-            groups.append(_Group(start, pos, "".join(current)))
+            groups.append(_Group(start, pos, "".join(current), script))
             current, script = [], None
         if value is not None:
             current, start, script = [value[0]], pos, value[1]
         elif ch in _CHECK_X and not blocked[pos] and _spaced_check(text, pos, groups):
             groups.append(_Group(pos, pos + 1, "X"))
     if current:
-        groups.append(_Group(start, len(text), "".join(current)))
+        groups.append(_Group(start, len(text), "".join(current), script))
     return groups
 
 
@@ -199,8 +200,6 @@ def _spaced_check(text: str, pos: int, groups: list[_Group]) -> bool:
     """An ``X`` standing alone after digits and separators ("… 0 0 2 X")."""
     if not groups or groups[-1].digits.endswith("X") or pos - groups[-1].end > _MAX_GAP:
         return False
-    if pos + 1 < len(text) and _is_ascii_letter(text[pos + 1]):
-        return False  # a word such as "XL"
     return all(_is_separator(c) for c in text[groups[-1].end:pos])
 
 
@@ -273,13 +272,19 @@ def _length_only(digits: str, chain: list[_Group], i: int, j: int) -> str | None
         kind = "landline"
     elif 16 <= n <= 19:
         kind = "bank_card"
-    elif n >= 20 or (i == j and n >= 11):
+    elif n >= 20 or (n >= 11 and _glued(chain, i, j)):
         kind = "long_number"
     else:
         return None
-    if i == j:
-        return kind
-    parts = [g.digits for g in chain[i:j + 1]]
+    if i == j or _glued(chain, i, j):
+        return kind  # one run of digits, not a list
+    # Groups that touch (a change of script) read as one part of the list.
+    parts = [chain[i].digits]
+    for k in range(i + 1, j + 1):
+        if chain[k - 1].end == chain[k].start:
+            parts[-1] += chain[k].digits
+        else:
+            parts.append(chain[k].digits)
     if n < 16 and any(len(p) < 3 for p in parts[:-1]):
         return None  # "2026-11-30", "1,500,000": a date or an amount, not a phone
     if any(_is_service_group(chain, k) for k in range(i, j + 1)):
@@ -289,6 +294,14 @@ def _length_only(digits: str, chain: list[_Group], i: int, j: int) -> str | None
     if all(_YEAR.fullmatch(p) for p in parts) or all(len(p) <= 6 and p.endswith("00") for p in parts):
         return None  # "2020、2021、2022", "1500、3000、5000": years or amounts
     return kind
+
+
+def _glued(chain: list[_Group], i: int, j: int) -> bool:
+    """Groups i..j touch one another: one run of digits that only changes script
+    ("00八一3000…"). A single Chinese digit at its end is a word ("…5678一直")."""
+    if j > i and chain[j].script == "c" and len(chain[j].digits) == 1:
+        return False
+    return all(chain[k].end == chain[k + 1].start for k in range(i, j))
 
 
 def _is_date(parts: list[str], k: int) -> bool:
@@ -330,32 +343,42 @@ def _split_run(digits: str) -> list[tuple[int, str]] | None:
     return None
 
 
+def _matches(chain: list[_Group], i: int, lettered: bool) -> tuple:
+    """The longest structured and the longest length-only match from group ``i``:
+    ``(last group, kind)`` each, or None."""
+    best_structured = best_length = None
+    digits = ""
+    for j in range(i, min(len(chain), i + _MAX_RANGE_GROUPS)):
+        if j > i and chain[j - 1].digits.endswith("X"):
+            break  # the check character ends a number
+        digits += chain[j].digits
+        if len(digits) > _MAX_RANGE_DIGITS:
+            break
+        kind = _structured(digits, lettered)
+        if kind:
+            best_structured = (j, kind)
+        kind = _length_only(digits, chain, i, j)
+        if kind:
+            best_length = (j, kind)
+    return best_structured, best_length
+
+
 def _chain_spans(text: str, chain: list[_Group], floor: int,
                  spans: list[tuple[int, int, str]]) -> None:
     """Append the spans to mask in one chain: longest structured match from each
     group, else the longest length-only match; then go on after it."""
-    found: list[list] = []  # [start, end, kind, first group, last group]
+    found: list[tuple[int, int, str]] = []
     i, count = 0, len(chain)
     while i < count:
         prefix = _letter_prefix(text, chain[i].start, chain[i - 1].end if i else floor)
-        best_structured = best_length = None
-        digits = ""
-        for j in range(i, min(count, i + _MAX_RANGE_GROUPS)):
-            if j > i and chain[j - 1].digits.endswith("X"):
-                break  # the check character ends a number
-            digits += chain[j].digits
-            if len(digits) > _MAX_RANGE_DIGITS:
-                break
-            kind = _structured(digits, prefix < chain[i].start)
-            if kind:
-                best_structured = (j, kind)
-            kind = _length_only(digits, chain, i, j)
-            if kind:
-                best_length = (j, kind)
+        best_structured, best_length = _matches(chain, i, prefix < chain[i].start)
         if best_structured and best_length and best_length[0] > best_structured[0]:
             end = best_structured[0]
             if chain[end].end == chain[end + 1].start and not chain[end].digits.endswith("X"):
-                # More digits follow without a separator: the number goes on.
+                best_structured = None  # more digits follow without a separator
+            elif _matches(chain, end + 1, False) == (None, None):
+                # What would be left after the structured number is no number
+                # of its own ("110000190101010 0011 3000000000"): all one run.
                 best_structured = None
         if best_structured is None and best_length is not None:
             j, kind = best_length
@@ -375,7 +398,7 @@ def _chain_spans(text: str, chain: list[_Group], floor: int,
                 if parts:
                     pos = chain[i].start
                     for length, part_kind in parts:
-                        found.append([pos, pos + length, part_kind, i, i])
+                        found.append((pos, pos + length, part_kind))
                         pos += length
                     i += 1
                     continue
@@ -397,33 +420,9 @@ def _chain_spans(text: str, chain: list[_Group], floor: int,
         if j + 1 < count and chain[j + 1].digits == "X":
             j += 1  # a check character set apart ("… 002 X") goes with its number
             end = chain[j].end
-        found.append([start, end, kind, i, j])
+        found.append((start, end, kind))
         i = j + 1
-    if found:
-        _absorb_glued(chain, found)
-        spans.extend((start, end, kind) for start, end, kind, _, _ in found)
-
-
-def _absorb_glued(chain: list[_Group], found: list[list]) -> None:
-    """Digits glued to a masked number without any separator (a script change, as
-    in "…010零0813…") are part of it: left alone they would leak a fragment. A
-    single Chinese digit after a number is a word ("…5678一直打不通"), unless
-    another number follows it directly."""
-    by_last = {span[4]: span for span in found}
-    by_first = {span[3]: span for span in found}
-    for k in range(1, len(chain)):
-        span = by_last.get(k - 1)
-        sandwiched = k + 1 in by_first and chain[k].end == chain[k + 1].start
-        if span is not None and k not in by_first and chain[k - 1].end == chain[k].start \
-                and span[1] == chain[k - 1].end and (len(chain[k].digits) > 1 or sandwiched):
-            span[1], span[4] = chain[k].end, k
-            by_last[k] = span
-    for k in range(len(chain) - 2, -1, -1):
-        span = by_first.get(k + 1)
-        if span is not None and k not in by_last and chain[k].end == chain[k + 1].start \
-                and span[0] == chain[k + 1].start:
-            span[0], span[3] = chain[k].start, k
-            by_first[k] = span
+    spans.extend(found)
 
 
 def _emails(folded: str) -> list[tuple[int, int]]:

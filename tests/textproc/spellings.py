@@ -62,6 +62,9 @@ PERSONAL: list[tuple[str, str, str]] = [
     ("11010519491231002X13812345678", "[身份证号][手机号]", ID_CARD),
     ("11010519491231002X 138 1234 5678", "[身份证号] [手机号]", ID_CARD),
     ("身份证11010519491231002X手机13812345678", "身份证[身份证号]手机[手机号]", MOBILE),
+    # Glued across scripts: the ID's digits run on, so it is one long number.
+    ("110105491231002零八13812345678", "[号码]", ID_CARD_15),
+    ("110105491231002一3812345678", "[号码]", ID_CARD_15),
     # Mobiles.
     (MOBILE, "[手机号]", MOBILE),
     ("138 1234 5678", "[手机号]", MOBILE),
