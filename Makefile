@@ -10,7 +10,7 @@ GW_PY := $(GW_VENV)/bin/python
 GW_TESTS := tests/bot
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup system-deps kb lexicon validate train run test test-stories eval bench clean
+.PHONY: help setup system-deps lint kb lexicon validate train run test test-stories eval bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 16
@@ -34,6 +34,9 @@ setup: $(VENV)/.installed $(GW_VENV)/.installed system-deps  ## create .venv, .v
 system-deps:  ## Debian packages for browser, voice and compose tests (needs root)
 	@bash devtools/system_deps.sh
 
+lint: $(VENV)/.installed  ## ruff: pyflakes, import order, likely bugs (ruff.toml)
+	$(VENV)/bin/ruff check .
+
 lexicon: $(VENV)/.installed  ## regenerate place synonyms from knowledge/content
 	$(PY) -m knowledge lexicon
 
@@ -50,7 +53,7 @@ train: $(VENV)/.installed  ## train the model if its inputs changed (cached)
 run: setup kb train  ## start actions, Rasa, the gateway and the retention job (Ctrl-C stops all)
 	$(PY) -m stack run
 
-test: setup validate train  ## every test: unit, integration, browser, conversations, NLU score
+test: setup lint validate train  ## every test: unit, integration, browser, conversations, NLU score
 	$(PY) -m knowledge load
 	$(PY) -m pytest $(addprefix --ignore=,$(GW_TESTS))
 	$(GW_PY) -m pytest $(GW_TESTS)

@@ -9,8 +9,8 @@ import aiohttp
 from aiohttp import web
 
 from bot import keys
-from bot.channels import wechat as wechat_channel
 from bot.channels import web as web_channel
+from bot.channels import wechat as wechat_channel
 from bot.channels.wechat_api import WeChatApi
 from bot.chat import ChatPipeline, RateLimiter
 from bot.http import json_response

@@ -36,7 +36,7 @@ class KeyValueStore(ABC):
     async def incr(self, key: str, ttl: float) -> int:
         """Add one to a counter that expires ``ttl`` seconds after its first use."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook: most stores hold nothing
         """Release connections."""
 
 

@@ -12,9 +12,9 @@ import hashlib
 import logging
 import socket
 import time
-from urllib.parse import urlsplit
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 

@@ -144,7 +144,7 @@ def _clean_places(places: Iterable[str] | None) -> list[str] | None:
 
 
 def new_totp_secret() -> str:
-    import pyotp   # gateway environment (requirements-gateway.txt)
+    import pyotp  # gateway environment (requirements-gateway.txt)
 
     return pyotp.random_base32()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from knowledge import lexicon
 from knowledge.db import database_url, make_engine, make_session_factory
 from knowledge.errors import StoreUnavailable
 from knowledge.loader import load
 from knowledge.schema import ContentError, load_topics, read_all
-from knowledge import lexicon
 from knowledge.store import KnowledgeStore
 
 _MARK = {"local": "本地", "national": "国家", "missing": "缺失"}

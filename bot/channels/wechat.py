@@ -27,8 +27,8 @@ from wechatpy.replies import create_reply
 from wechatpy.utils import check_signature
 
 from bot import keys
-from bot.chat import ChatPipeline, ChatResult, reply_lines, sender_tag
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
+from bot.chat import ChatPipeline, ChatResult, reply_lines, sender_tag
 from bot.identity import Pseudonyms
 from bot.settings import Settings
 from bot.wording import Wording

@@ -15,9 +15,8 @@ import time
 
 import aiohttp
 
-from bot.outbound import LazySession
-
 from bot.kvstore import KeyValueStore
+from bot.outbound import LazySession
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bot.chat import cap_length, cite_lines, convert, has_content, reply_lines
 from tests.bot.conftest import hold_rate_window

@@ -27,11 +27,11 @@ async def test_city_check_follows_the_store(client):
 
 
 async def test_places_from_the_content_files_while_the_store_is_empty(make_client, settings, tmp_path):
+    import yaml
+
     from knowledge.db import make_engine
     from knowledge.models import Base
     from knowledge.schema import CONTENT_DIR
-
-    import yaml
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     engine = make_engine(url)

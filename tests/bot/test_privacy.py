@@ -217,9 +217,10 @@ async def test_cancel_or_moving_on_deletes_nothing(make_client, settings, rasa_s
 
 async def test_deletion_through_an_api_key_and_wechat(make_client, settings, rasa_stub, stores):
     db, tracker = stores
-    from tests.bot.test_wechat import APP_ID, OPENID, TOKEN, signed_query, text_xml
-    from bot import keys
     from wechatpy import parse_message
+
+    from bot import keys
+    from tests.bot.test_wechat import APP_ID, OPENID, TOKEN, signed_query, text_xml
 
     client = await make_client(settings, session=False, database_url=db, wechat_token=TOKEN,
                                wechat_app_id=APP_ID, wechat_app_secret="appsecret", wechat_city="连云港市")

@@ -8,8 +8,8 @@ import pytest
 from aiohttp import web
 
 from bot import keys
-from bot.voice.asr import AsrBackendError, extract_text
 from bot.chat import convert, reply_lines
+from bot.voice.asr import AsrBackendError, extract_text
 from bot.voice.tts import script, speakable
 from tests.bot import stub_rasa
 

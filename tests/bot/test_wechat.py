@@ -13,7 +13,7 @@ from aiohttp import web
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat import check_xml, Rejected, split_text
+from bot.channels.wechat import Rejected, check_xml, split_text
 from tests.bot import stub_rasa
 
 TOKEN = "gatewaytesttoken"

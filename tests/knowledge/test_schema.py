@@ -9,7 +9,13 @@ import yaml
 
 from knowledge import lexicon
 from knowledge.schema import (
-    DOC_NO, LIST_FIELDS, ContentError, arabic, numbers_in, read_all, read_place_file, squash, stale_phrases,
+    DOC_NO,
+    LIST_FIELDS,
+    ContentError,
+    numbers_in,
+    read_all,
+    read_place_file,
+    squash,
 )
 from tests.knowledge.conftest import write_platforms
 

@@ -8,16 +8,15 @@ real ones; the browser tests run ``python -m bot`` itself on a real port.
 """
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from bot.app import create_app

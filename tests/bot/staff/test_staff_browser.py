@@ -4,13 +4,10 @@ get suggestions, copy one, look up and resolve a ticket, log out. A page of anot
 origin cannot log in. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from hotline import tickets
 from aiohttp import web
 
+from hotline import tickets
 from tests.bot.staff.conftest import STAFF_PASSWORD, STAFF_USER
 from tests.browser import ARTIFACTS
 
@@ -65,7 +62,7 @@ async def test_console_in_browser(served_gateway, kb_sessions, browser):
     # The copy button is wired by the static script (no inline scripts under the CSP).
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
     await page.click("button.copy >> nth=0")
-    from playwright.async_api import expect   # string predicates would need unsafe-eval under the CSP
+    from playwright.async_api import expect  # string predicates would need unsafe-eval under the CSP
 
     await expect(page.locator("button.copy").first).to_have_text("已复制")
 
