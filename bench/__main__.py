@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+from bench import profile, stages
 from bench.load import PHASES, run_load, run_parse
 from bench.report import latency_ms, markdown
 from stack import ProcessFailed, Stack, StackConfig, StackConfigError, new_token
@@ -74,7 +75,9 @@ def _check_redis(url: str) -> None:
 def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Start one set-up, warm it up, load it, measure it, stop it."""
     production, servers = SETUPS[name]
-    env = {"RATE_LIMIT_PER_MINUTE": "100000", "RASA_TIMEOUT": str(args.timeout)}
+    # All residents share the stack's API key: lift its per-key limit as well.
+    env = {"RATE_LIMIT_PER_MINUTE": "100000", "RATE_LIMIT_PER_API_KEY": "10000000",
+           "RASA_TIMEOUT": str(args.timeout)}
     # Without a token the gateway and Rasa still agree; in production it is required.
     env["RASA_TOKEN"] = new_token()
     env["STAFF_PASSWORD_HASH"] = throwaway_staff_hash()
@@ -90,16 +93,30 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
             startup = round(max(stack.startup_seconds.values()), 1)
             print(f"[{name}] ready in {startup} s; warming up", flush=True)
             asyncio.run(run_load(config.gateway_url, residents=min(2, args.residents),
-                                 conversations=2, max_seconds=60, timeout=args.timeout))
+                                 conversations=2, max_seconds=60, timeout=args.timeout,
+                                 api_key=config.api_key))
             print(f"[{name}] load: {args.residents} residents, "
                   f"≤{args.conversations} conversations, ≤{args.max_seconds} s", flush=True)
             load = asyncio.run(run_load(config.gateway_url, args.residents,
                                         args.conversations, args.max_seconds,
-                                        timeout=args.timeout, think_seconds=args.think))
+                                        timeout=args.timeout, think_seconds=args.think,
+                                        api_key=config.api_key))
             rss = stack.rss_kib()
             parse_lat, parse_err, parse_secs = asyncio.run(run_parse(
                 config.rasa_urls[0], config.rasa_token, args.parse_requests,
                 args.residents, timeout=args.timeout))
+            stage_summary = None
+            if args.stages:
+                print(f"[{name}] per-stage breakdown: {args.stages} conversations of 30 turns, "
+                      "one turn at a time", flush=True)
+                samples = asyncio.run(stages.run_stages(
+                    config.rasa_urls[0], config.gateway_url, config.rasa_token, config.api_key,
+                    conversations=args.stages, timeout=args.timeout))
+                stage_summary = stages.summarise(samples)
+                stage_summary["repeat"] = stages.repeat_summary(asyncio.run(stages.run_repeat(
+                    config.rasa_urls[0], config.gateway_url, config.api_key,
+                    timeout=args.timeout)))
+            stress = _profiled_stress(name, stack, args) if args.profile else None
     ok = [t.seconds for _, t in load.turns if t.ok]
     chat = {
         "conversations": load.conversations,
@@ -124,9 +141,44 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     return {
         "name": name, "production": production, "rasa_servers": servers,
         "startup_seconds": startup, "chat": chat, "parse": parse,
+        "stages": stage_summary, "stress": stress,
         "overhead_ratio_p50": ratio, "rss_mib": rss_mib,
         "rss_mib_total": round(sum(rss_mib.values()), 1), "sample_errors": samples,
     }
+
+
+def _profiled_stress(name: str, stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    """Residents with no reading time for ``args.profile`` seconds while py-spy samples
+    every process; summaries go to ``<out>/profile-<set-up>-<process>.txt``."""
+    config = stack.config
+    raw_dir = config.var_dir / "profile"
+    seconds = args.profile
+    recorders = {}
+    for proc_name, pid in stack.pids().items():
+        if pid is not None and proc_name != "retention":
+            recorders[proc_name] = (profile.record(pid, raw_dir / f"{proc_name}.raw", seconds + 5),
+                                    raw_dir / f"{proc_name}.raw")
+    print(f"[{name}] stress: {args.residents} residents, no reading time, {seconds} s, "
+          f"py-spy on {', '.join(recorders)}", flush=True)
+    load = asyncio.run(run_load(config.gateway_url, args.residents, 10**6, seconds,
+                                timeout=args.timeout, api_key=config.api_key))
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for proc_name, (recorder, raw) in recorders.items():
+        _, err = recorder.communicate(timeout=seconds + 120)
+        if not raw.is_file():
+            print(f"[{name}] py-spy on {proc_name} wrote nothing: {err.decode()[-300:]}",
+                  file=sys.stderr)
+            continue
+        out = args.out / f"profile-{name}-{proc_name}.txt"
+        out.write_text(profile.summarise(
+            raw, f"{proc_name} ({name}), {args.residents} residents with no reading time, "
+                 f"{seconds} s"))
+        written.append(out.name)
+    ok = [t.seconds for _, t in load.turns if t.ok]
+    return {"seconds": round(load.seconds, 2), "turns": len(load.turns), "errors": load.errors,
+            "turns_per_second": round(len(ok) / load.seconds, 2) if load.seconds else None,
+            "latency_ms": latency_ms(ok), "profiles": written}
 
 
 @contextmanager
@@ -156,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=2.0,
                         help="mean seconds a resident reads before the next turn (0: stress test)")
     parser.add_argument("--timeout", type=float, default=60, help="per request, seconds")
+    parser.add_argument("--stages", type=int, default=4, metavar="N",
+                        help="per-stage breakdown over N conversations of 30 turns (0: skip)")
+    parser.add_argument("--profile", type=float, default=0, metavar="SECONDS",
+                        help="stress load with no reading time for SECONDS under py-spy, "
+                             "summaries in bench/results/profile-*.txt (0: skip)")
     parser.add_argument("--setups", default=",".join(SETUPS),
                         help=f"comma-separated subset of {', '.join(SETUPS)}")
     parser.add_argument("--model", type=Path,

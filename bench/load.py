@@ -20,12 +20,35 @@ QUESTIONS = ["异地就医备案怎么办", "门诊慢特病怎么申请", "怎�
 FOLLOW_UPS = ["需要带什么材料", "在哪里办"]
 THANKS = ["谢谢", "好的谢谢"]
 ASK_CITY = "您是在哪里参保的"
+# Longer conversations follow the end-to-end conversation tests: residents' own
+# phrasing, follow-ups on each aspect, a change of place, a hand-off at the end.
+MORE_QUESTIONS = ["异地就医备案咋整啊", "门诊慢特病咋申请", "医保在哪交", "异地就医备案点样办"]
+MORE_FOLLOW_UPS = ["要带啥子", "在哪办", "流程是啥", "谁能办", "多久能办好",
+                   "不用手机怎么办", "必须本人去吗", "能不能代办"]
+HANDOFF = "我要转人工"
 
 
 def conversation(rng: random.Random) -> list[str]:
     """greeting → place → service question (no place) → follow-up → thanks."""
     return [rng.choice(GREETINGS), rng.choice(PLACES), rng.choice(QUESTIONS),
             rng.choice(FOLLOW_UPS), rng.choice(THANKS)]
+
+
+def long_conversation(rng: random.Random, turns: int, handoff: bool = False) -> list[tuple[str, str]]:
+    """``turns`` (phase, text) pairs: greeting, place, then topics of a question and
+    one to three follow-ups (sometimes after a change of place), then thanks or a
+    hand-off. ``turns`` = 5 is :func:`conversation`'s shape."""
+    out = [("greeting", rng.choice(GREETINGS)), ("place", rng.choice(PLACES))]
+    body = turns - 1
+    while len(out) < body:
+        if len(out) > 2 and rng.random() < 0.25:
+            out.append(("place", rng.choice(PLACES)))
+        out.append(("question", rng.choice(QUESTIONS + MORE_QUESTIONS)))
+        for _ in range(rng.randint(1, 3)):
+            out.append(("follow_up", rng.choice(FOLLOW_UPS + MORE_FOLLOW_UPS)))
+    out = out[:body]
+    out.append(("handoff", HANDOFF) if handoff else ("thanks", rng.choice(THANKS)))
+    return out
 
 
 @dataclass
@@ -56,6 +79,7 @@ async def run_load(
     seed: int = 7,
     timeout: float = 60.0,
     think_seconds: float = 0.0,
+    api_key: str | None = None,
 ) -> LoadResult:
     """``residents`` concurrent residents share ``conversations`` conversations.
 
@@ -64,6 +88,8 @@ async def run_load(
     once, a stress test of throughput rather than of residents.
     Stops starting new conversations after ``max_seconds`` (running ones finish),
     so both the request count and the duration are bounded.
+    ``api_key``: the stack's key (see stack/client.py), so each resident keeps its
+    conversation and the load counts against one key, not against one address.
     """
     result = LoadResult()
     budget = {"left": conversations}
@@ -79,7 +105,8 @@ async def run_load(
                 for n, (phase, text) in enumerate(zip(PHASES, conversation(rng))):
                     if n and think_seconds:
                         await asyncio.sleep(rng.uniform(0.5, 1.5) * think_seconds)
-                    turn = await chat(session, gateway_url, sender, text, timeout=timeout)
+                    turn = await chat(session, gateway_url, sender, text, timeout=timeout,
+                                      api_key=api_key)
                     result.turns.append((phase, turn))
                 result.conversations += 1
 

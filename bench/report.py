@@ -83,6 +83,29 @@ def markdown(run: dict[str, Any]) -> str:
             continue
         cells = [_fmt(s["rss_mib"].get(n)) for n in names]
         lines.append(f"| {s['name']} | " + " | ".join(cells) + f" | {s['rss_mib_total']} |")
+    staged = [s for s in run["setups"] if not s.get("skipped") and s.get("stages")]
+    if staged:
+        from bench.stages import markdown as stage_markdown
+
+        lines += ["", "## Where a turn's time goes (same texts, one at a time, same run)", "",
+                  "Each text goes to bare `/model/parse`, then as a turn to Rasa's REST webhook, "
+                  "then as a turn through the gateway's `/api/chat`, back to back, so ratios "
+                  "compare like with like even when other work shares the CPU (absolute "
+                  "times then are not comparable between runs). Targets: answer turn ÷ parse "
+                  "≤ 3, turn 30 ≤ 1.2 × turn 2.", ""]
+        for s in staged:
+            lines += stage_markdown(s["name"], s["stages"])
+    stressed = [s for s in run["setups"] if not s.get("skipped") and s.get("stress")]
+    if stressed:
+        lines += ["## No reading time, sampled by py-spy (target ≥ 45 turns/s, p95 ≤ 400 ms, "
+                  "0 errors)", "",
+                  "| set-up | turns | turns/s | p50 ms | p95 ms | errors | profiles |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        for s in stressed:
+            st = s["stress"]
+            lines.append(f"| {s['name']} | {st['turns']} | {st['turns_per_second']} "
+                         f"| {_fmt(st['latency_ms']['p50'])} | {_fmt(st['latency_ms']['p95'])} "
+                         f"| {st['errors']} | {', '.join(st['profiles'])} |")
     lines += [
         "",
         "*turns/s*: answered turns ÷ wall time of the load phase. *errors*: turns with an "

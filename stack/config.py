@@ -31,6 +31,8 @@ EMBEDDED_ENDPOINTS = ROOT / "endpoints.yml"
 PRODUCTION_ENDPOINTS = ROOT / "endpoints.production.yml"
 CREDENTIALS = ROOT / "credentials.yml"
 
+# Tracker store types with Rasa's SQL settings (dialect, db, …).
+SQL_TRACKER_TYPES = ("SQL", "stack.tracker_store.TunedSQLTrackerStore")
 # Variables ``endpoints.production.yml`` expands; Rasa refuses unset ones.
 PRODUCTION_ENDPOINT_VARS = (
     "ACTION_SERVER_URL",
@@ -346,7 +348,7 @@ class StackConfig:
         data = yaml.safe_load(EMBEDDED_ENDPOINTS.read_text(encoding="utf-8")) or {}
         data.setdefault("action_endpoint", {})["url"] = f"{self.action_server_url}/webhook"
         tracker = data.get("tracker_store") or {}
-        if tracker.get("type") == "SQL" and tracker.get("dialect", "sqlite") == "sqlite":
+        if tracker.get("type") in SQL_TRACKER_TYPES and tracker.get("dialect", "sqlite") == "sqlite":
             # Relative to var/ (the committed value is var/tracker.db), so a test's
             # own var_dir gets its own tracker file.
             db = Path(tracker.get("db", "var/tracker.db"))

@@ -1,0 +1,232 @@
+"""Where a turn's time goes: the same texts, one at a time, at three depths.
+
+For every turn of a few long conversations (:func:`bench.load.long_conversation`)
+the client sends, back to back and in this order:
+
+1. the bare text to Rasa's ``/model/parse`` (understanding only);
+2. the turn to Rasa's REST webhook as one conversation (understanding, dialogue
+   policies, tracker load and save, the action server and the knowledge base);
+3. the turn to the gateway's ``/api/chat`` as another conversation (all of 2,
+   plus the gateway: identity, masking, rate limits, privacy, its own HTTP hop).
+
+So the three depths see the same texts under the same load from other processes,
+and their ratios are fair even on a busy machine where absolute times are not.
+Costs are also reported by turn index (1–5, 6–15, 16–30): a flat cost means the
+growing conversation does not slow its turns.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from bench.load import long_conversation
+from bench.report import latency_ms, percentile
+from stack.client import chat
+
+BUCKETS = ((1, 5), (6, 15), (16, 30))
+DEPTHS = ("parse", "rasa_turn", "api_turn")
+ANSWER_PHASES = ("question", "follow_up")
+
+
+@dataclass
+class Sample:
+    conversation: int
+    index: int  # 1-based turn index in its conversation
+    phase: str
+    text: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+async def _post(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
+                params: dict[str, str], timeout: float) -> tuple[float, str | None]:
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json=body, params=params,
+                                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            data = await resp.json(content_type=None)
+            if resp.status != 200:
+                return time.perf_counter() - started, f"HTTP {resp.status}"
+            if isinstance(data, list) and not data:
+                return time.perf_counter() - started, "no reply"
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        return time.perf_counter() - started, exc.__class__.__name__
+    return time.perf_counter() - started, None
+
+
+async def run_stages(rasa_url: str, gateway_url: str | None, token: str | None, api_key: str,
+                     conversations: int = 4, turns: int = 30, seed: int = 13,
+                     timeout: float = 60.0) -> list[Sample]:
+    """Every turn of ``conversations`` conversations of ``turns`` turns at each depth."""
+    params = {"token": token} if token else {}
+    samples: list[Sample] = []
+    async with aiohttp.ClientSession() as session:
+        for c in range(conversations):
+            rng = random.Random(seed * 100 + c)
+            script = long_conversation(rng, turns, handoff=(c % 2 == 1))
+            run = uuid.uuid4().hex[:10]
+            for i, (phase, text) in enumerate(script, start=1):
+                sample = Sample(c, i, phase, text)
+                took, err = await _post(session, f"{rasa_url}/model/parse", {"text": text},
+                                        params, timeout)
+                sample.seconds["parse"] = took
+                if err:
+                    sample.errors.append(f"parse: {err}")
+                took, err = await _post(session, f"{rasa_url}/webhooks/rest/webhook",
+                                        {"sender": f"stage-rasa-{run}", "message": text},
+                                        {}, timeout)
+                sample.seconds["rasa_turn"] = took
+                if err:
+                    sample.errors.append(f"rasa: {err}")
+                if gateway_url:
+                    turn = await chat(session, gateway_url, f"stage-api-{run}", text,
+                                      timeout=timeout, api_key=api_key)
+                    sample.seconds["api_turn"] = turn.seconds
+                    if not turn.ok:
+                        sample.errors.append(f"api: {turn.error or 'no reply'}")
+                samples.append(sample)
+    return samples
+
+
+REPEAT = ("我在长春", ("异地就医备案怎么办", "需要带什么材料"))
+
+
+async def run_repeat(rasa_url: str, gateway_url: str | None, api_key: str, turns: int = 30,
+                     rounds: int = 3, timeout: float = 60.0) -> dict[str, list[list[float]]]:
+    """Like-for-like growth: a place, then the same question and follow-up in turn,
+    ``turns`` turns long; seconds per turn index, ``rounds`` conversations per depth."""
+    place, pair = REPEAT
+    texts = [place] + [pair[i % 2] for i in range(turns - 1)]
+    out: dict[str, list[list[float]]] = {"rasa_turn": [], "api_turn": []}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(rounds):
+            run = uuid.uuid4().hex[:10]
+            rasa_row, api_row = [], []
+            for text in texts:
+                took, err = await _post(session, f"{rasa_url}/webhooks/rest/webhook",
+                                        {"sender": f"repeat-rasa-{run}", "message": text},
+                                        {}, timeout)
+                rasa_row.append(took if not err else float("nan"))
+                if gateway_url:
+                    turn = await chat(session, gateway_url, f"repeat-api-{run}", text,
+                                      timeout=timeout, api_key=api_key)
+                    api_row.append(turn.seconds if turn.ok else float("nan"))
+            out["rasa_turn"].append(rasa_row)
+            if api_row:
+                out["api_turn"].append(api_row)
+    return out
+
+
+def repeat_summary(rows: dict[str, list[list[float]]]) -> dict[str, Any]:
+    """p50 of turns 2–5 against 26–29 (the same question/follow-up mix) per depth."""
+    out: dict[str, Any] = {}
+    for depth, runs in rows.items():
+        if not runs:
+            continue
+        def window(lo: int, hi: int) -> list[float]:
+            return [r[i - 1] for r in runs for i in range(lo, hi + 1)
+                    if i <= len(r) and r[i - 1] == r[i - 1]]
+        early, late = _p50_ms(window(2, 5)), _p50_ms(window(26, 29))
+        out[depth] = {"turns 2-5 p50 ms": early, "turns 26-29 p50 ms": late,
+                      "late÷early": _ratio(late, early),
+                      "p50 ms by turn": [_p50_ms([r[i] for r in runs if r[i] == r[i]])
+                                         for i in range(len(runs[0]))]}
+    return out
+
+
+def _p50_ms(values: list[float]) -> float | None:
+    v = percentile(values, 50)
+    return None if v is None else round(v * 1000, 1)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def summarise(samples: list[Sample]) -> dict[str, Any]:
+    """p50/p95 per depth, turn ÷ parse ratios, and cost by turn index."""
+    def values(depth: str, keep=lambda s: True) -> list[float]:
+        return [s.seconds[depth] for s in samples if depth in s.seconds and not s.errors and keep(s)]
+
+    answer = lambda s: s.phase in ANSWER_PHASES  # noqa: E731
+    out: dict[str, Any] = {
+        "turns": len(samples),
+        "conversations": len({s.conversation for s in samples}),
+        "errors": sum(1 for s in samples if s.errors),
+        "sample_errors": sorted({e for s in samples for e in s.errors})[:3],
+        "all_turns_ms": {d: latency_ms(values(d)) for d in DEPTHS},
+        "answer_turns_ms": {d: latency_ms(values(d, answer)) for d in DEPTHS},
+    }
+    for scope in ("all_turns_ms", "answer_turns_ms"):
+        lat = out[scope]
+        out[scope.replace("_ms", "_ratio")] = {
+            "rasa_turn/parse": _ratio(lat["rasa_turn"]["p50"], lat["parse"]["p50"]),
+            "api_turn/parse": _ratio(lat["api_turn"]["p50"], lat["parse"]["p50"]),
+            "api_turn/rasa_turn": _ratio(lat["api_turn"]["p50"], lat["rasa_turn"]["p50"]),
+        }
+    by_index: dict[str, dict[str, Any]] = {}
+    for lo, hi in BUCKETS:
+        inside = lambda s, lo=lo, hi=hi: lo <= s.index <= hi  # noqa: E731
+        by_index[f"{lo}-{hi}"] = {d: latency_ms(values(d, inside)) for d in DEPTHS}
+    out["by_turn_index_ms"] = by_index
+    # Growth with length on like-for-like work: each turn's cost over its own parse,
+    # late turns against early ones (the same mix of texts appears in both).
+    def over_parse(depth: str, lo: int, hi: int) -> float | None:
+        ratios = [s.seconds[depth] / s.seconds["parse"] for s in samples
+                  if lo <= s.index <= hi and not s.errors and depth in s.seconds
+                  and s.seconds.get("parse")]
+        return percentile(ratios, 50)
+
+    out["growth"] = {}
+    for depth in ("rasa_turn", "api_turn"):
+        early, late = over_parse(depth, 2, 5), over_parse(depth, 26, 30)
+        out["growth"][depth] = {
+            "turn÷parse, turns 2-5": None if early is None else round(early, 2),
+            "turn÷parse, turns 26-30": None if late is None else round(late, 2),
+            "late÷early": _ratio(late, early),
+        }
+    return out
+
+
+def markdown(name: str, summary: dict[str, Any]) -> list[str]:
+    """Report lines for one set-up."""
+    def cell(lat: dict[str, Any]) -> str:
+        return f"{lat['p50']} / {lat['p95']}" if lat["count"] else "–"
+
+    lines = [f"### {name}: {summary['turns']} turns in {summary['conversations']} conversations "
+             f"of up to 30 turns, one at a time, errors {summary['errors']}", "",
+             "| turns | /model/parse p50 / p95 ms | Rasa REST turn | /api/chat turn "
+             "| Rasa turn ÷ parse | /api/chat ÷ parse | /api/chat ÷ Rasa turn |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for scope, label in (("all_turns", "all"), ("answer_turns", "answers")):
+        lat, ratio = summary[f"{scope}_ms"], summary[f"{scope}_ratio"]
+        lines.append(f"| {label} | {cell(lat['parse'])} | {cell(lat['rasa_turn'])} "
+                     f"| {cell(lat['api_turn'])} | {ratio['rasa_turn/parse']} "
+                     f"| {ratio['api_turn/parse']} | {ratio['api_turn/rasa_turn']} |")
+    lines += ["", "| turn index | /model/parse p50 / p95 ms | Rasa REST turn | /api/chat turn |",
+              "| --- | ---: | ---: | ---: |"]
+    for bucket, lat in summary["by_turn_index_ms"].items():
+        lines.append(f"| {bucket} | {cell(lat['parse'])} | {cell(lat['rasa_turn'])} "
+                     f"| {cell(lat['api_turn'])} |")
+    g = summary["growth"]
+    lines += ["", "Growth (p50 of each turn's cost ÷ its own parse): Rasa turn "
+              f"{g['rasa_turn']['turn÷parse, turns 2-5']} at turns 2–5, "
+              f"{g['rasa_turn']['turn÷parse, turns 26-30']} at turns 26–30 "
+              f"(×{g['rasa_turn']['late÷early']}); /api/chat "
+              f"{g['api_turn']['turn÷parse, turns 2-5']} → {g['api_turn']['turn÷parse, turns 26-30']} "
+              f"(×{g['api_turn']['late÷early']}).", ""]
+    if summary["sample_errors"]:
+        lines += ["Errors: " + "; ".join(summary["sample_errors"]), ""]
+    for depth, label in (("rasa_turn", "Rasa REST"), ("api_turn", "/api/chat")):
+        r = summary.get("repeat", {}).get(depth)
+        if r:
+            lines.append(f"Same question and follow-up repeated ({label}): turns 2–5 p50 "
+                         f"{r['turns 2-5 p50 ms']} ms, turns 26–29 p50 {r['turns 26-29 p50 ms']} ms "
+                         f"(turn 30 ÷ turn 2 target ≤ 1.2: ×{r['late÷early']}).")
+    return lines + [""]
