@@ -5,6 +5,6 @@
   document numbers, long runs) and e-mail addresses, however they are typed or dictated.
 """
 from textproc.normalize import normalize
-from textproc.pii import mask_pii, PiiFindings
+from textproc.pii import PiiFindings, mask_pii
 
 __all__ = ["normalize", "mask_pii", "PiiFindings"]

@@ -181,8 +181,9 @@ class WeChatResident:
                                     f"</Format><Recognition><![CDATA[{recognition}]]></Recognition>"))
 
     def _post(self, xml: str) -> str:
-        import xmltodict
         from urllib.parse import urlencode
+
+        import xmltodict
         from wechatpy import parse_message
 
         ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
