@@ -72,8 +72,13 @@ def test_production_endpoints_expand_from_the_derived_environment(monkeypatch) -
     env = config.rasa_env()
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    endpoints = read_endpoints_from_path(str(PRODUCTION_ENDPOINTS))
-    assert endpoints.action.url == f"http://127.0.0.1:{config.actions_port}/webhook"
+    generated = config.endpoints_file()
+    assert "${POSTGRES_PASSWORD}" in generated.read_text() and "s3cret" not in generated.read_text()
+    for path in (PRODUCTION_ENDPOINTS, generated):
+        endpoints = read_endpoints_from_path(str(path))
+        assert endpoints.action.url == f"http://127.0.0.1:{config.actions_port}/webhook"
+        assert endpoints.action.kwargs["enable_selective_domain"] is True
+    assert endpoints.tracker_store.type == "stack.tracker_store.TunedSQLTrackerStore"
     tracker = endpoints.tracker_store
     assert tracker.url == "db.internal"
     assert tracker.kwargs["db"] == "medins" and tracker.kwargs["password"] == "s3cret"
