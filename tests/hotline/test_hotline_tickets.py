@@ -98,10 +98,13 @@ def test_code_collision_gives_up(sqlite_sessions):
         _create(sqlite_sessions, code_factory=lambda: first.code)
 
 
-def test_code_alphabet_and_uniqueness():
+def test_code_alphabet():
+    # Uniqueness is the database's job (unique index, redraw on collision: tested above
+    # with a code factory that repeats itself). 5,000 random codes collide in about 1 %
+    # of runs, so asserting they never do made this test flaky.
     assert not set("0O1IL") & set(CODE_ALPHABET)
-    codes = {tickets.new_code() for _ in range(5000)}
-    assert len(codes) == 5000
+    codes = [tickets.new_code() for _ in range(5000)]
+    assert all(tickets.valid_code(c) and len(c) == tickets.CODE_LENGTH for c in codes)
     assert set("".join(codes)) == set(CODE_ALPHABET)   # every character is used
 
 
