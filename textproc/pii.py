@@ -224,10 +224,13 @@ def _letter_prefix(text: str, start: int, floor: int) -> int:
     ``floor``: the end of the previous digit group (its ``X`` is no letter).
     A third letter before makes it a word ("ABC1234567"), not a prefix.
     """
-    pos = start
-    while pos > floor and start - pos < 3 and _is_ascii_letter(text[pos - 1]):
+    end = start
+    if end - 1 > floor and text[end - 1] in " \u3000" and _is_ascii_letter(text[end - 2]):
+        end -= 1  # one space after the letter, as printed: "E 1234 5678"
+    pos = end
+    while pos > floor and end - pos < 3 and _is_ascii_letter(text[pos - 1]):
         pos -= 1
-    if pos == start or start - pos > 2 or (pos > floor and _is_ascii_letter(text[pos - 1])):
+    if pos == end or end - pos > 2 or (pos > floor and _is_ascii_letter(text[pos - 1])):
         return start
     return pos
 
@@ -287,8 +290,10 @@ def _length_only(digits: str, chain: list[_Group], i: int, j: int) -> str | None
             parts.append(chain[k].digits)
     if n < 16 and any(len(p) < 3 for p in parts[:-1]):
         return None  # "2026-11-30", "1,500,000": a date or an amount, not a phone
-    if any(_is_service_group(chain, k) for k in range(i, j + 1)):
-        return None  # "12393，12345": the hotlines the bot itself names
+    # "12393，12345": the hotlines the bot itself names. Inside a run of groups a
+    # "110" is part of the number ("1100001900 110 1000…").
+    if _is_service_group(chain, i) or _is_service_group(chain, j):
+        return None
     if any(_is_date(parts, k) for k in range(len(parts) - 2)):
         return None  # "2026-11-30，2026-12-01": dates
     if all(_YEAR.fullmatch(p) for p in parts) or all(len(p) <= 6 and p.endswith("00") for p in parts):
