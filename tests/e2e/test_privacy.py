@@ -251,9 +251,10 @@ def test_the_bot_never_echoes_a_number_and_says_it_was_hidden(conversation: dict
     assert conversation["chat"][-1][1]["handoff"]["ticket"]
 
 
-def test_asr_hands_the_transcript_back_to_the_page_only(conversation: dict) -> None:
-    """The recogniser's words come back to the resident's own page (which sends
-    them on to /api/chat, masked there); the gateway stores none of them."""
+def test_asr_transcripts_carried_the_numbers(conversation: dict) -> None:
+    """The search below is meaningful for /api/asr too: the transcripts went back
+    to the resident's page holding the numbers (normalised, not masked: only the
+    resident sees them), and the page's next /api/chat turn sent them on."""
     assert len(conversation["transcripts"]) == len(PERSONAL)
     assert sum(bool(leaks(t)) for t in conversation["transcripts"]) >= len(PERSONAL) - 5
 
