@@ -129,7 +129,8 @@ def repeat_summary(rows: dict[str, list[list[float]]]) -> dict[str, Any]:
     for depth, runs in rows.items():
         if not runs:
             continue
-        def window(lo: int, hi: int) -> list[float]:
+        def window(lo: int, hi: int, runs: list[list[float]] = runs) -> list[float]:
+            # NaN (a turn that failed) is the only value not equal to itself.
             return [r[i - 1] for r in runs for i in range(lo, hi + 1)
                     if i <= len(r) and r[i - 1] == r[i - 1]]
         early, late = _p50_ms(window(2, 5)), _p50_ms(window(26, 29))

@@ -3,9 +3,7 @@ model, and the gateway, on free ports with their own databases and logs."""
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest

@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from stack import Stack, StackConfig, new_token
-from stack.config import rasa_sender, throwaway_staff_hash
 from stack.client import Turn, chat
+from stack.config import rasa_sender, throwaway_staff_hash
 from stack.process import descendants
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.redis]
