@@ -2,8 +2,11 @@
 
 Starts each set-up with stack/ on free ports — embedded default, production
 with 1 Rasa server, production with 2 — drives realistic conversations through
-the gateway, measures bare ``/model/parse`` in the same run, and writes
-``bench/results/<timestamp>.{md,json}`` (and ``latest.*``).
+the gateway, measures bare ``/model/parse`` in the same run, breaks a turn
+down by depth (parse, Rasa REST turn, ``/api/chat``) and by turn index over
+30-turn conversations (bench/stages.py), runs residents with no reading time
+while py-spy samples every process (bench/profile.py), and writes
+``bench/results/<timestamp>.{md,json}`` (and ``latest.*``, ``profile-*.txt``).
 
 Production set-ups need PostgreSQL and Redis on 127.0.0.1: BENCH_POSTGRES_URL /
 BENCH_REDIS_URL, else TEST_POSTGRES_URL / TEST_REDIS_URL, else the local
@@ -154,8 +157,11 @@ def _profiled_stress(name: str, stack: Stack, args: argparse.Namespace) -> dict[
     raw_dir = config.var_dir / "profile"
     seconds = args.profile
     recorders = {}
+    if profile.available() is None:
+        print(f"[{name}] py-spy is not installed (.venv/bin/pip install py-spy): "
+              "stress load without profiles", file=sys.stderr)
     for proc_name, pid in stack.pids().items():
-        if pid is not None and proc_name != "retention":
+        if pid is not None and proc_name != "retention" and profile.available():
             recorders[proc_name] = (profile.record(pid, raw_dir / f"{proc_name}.raw", seconds + 5),
                                     raw_dir / f"{proc_name}.raw")
     print(f"[{name}] stress: {args.residents} residents, no reading time, {seconds} s, "
@@ -210,9 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60, help="per request, seconds")
     parser.add_argument("--stages", type=int, default=4, metavar="N",
                         help="per-stage breakdown over N conversations of 30 turns (0: skip)")
-    parser.add_argument("--profile", type=float, default=0, metavar="SECONDS",
-                        help="stress load with no reading time for SECONDS under py-spy, "
-                             "summaries in bench/results/profile-*.txt (0: skip)")
+    parser.add_argument("--profile", type=float, default=20, metavar="SECONDS",
+                        help="stress load with no reading time for SECONDS, sampled by py-spy "
+                             "when installed; summaries in bench/results/profile-*.txt (0: skip)")
     parser.add_argument("--setups", default=",".join(SETUPS),
                         help=f"comma-separated subset of {', '.join(SETUPS)}")
     parser.add_argument("--model", type=Path,

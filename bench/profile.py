@@ -33,9 +33,10 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "any: SQLAlchemy": [("", "sqlalchemy/")],
     "any: sanic / aiohttp HTTP": [("", "sanic/"), ("", "aiohttp/")],
     "any: JSON (de)serialisation": [("", "json/")],
-    "actions: action code (actions/)": [("", f"{ROOT}/actions/")],
-    "actions: knowledge base (knowledge/)": [("", f"{ROOT}/knowledge/")],
-    "gateway: bot/": [("", f"{ROOT}/bot/")],
+    # The action server imports from its working directory: paths may be relative.
+    "actions: action code (actions/)": [("", f"{ROOT}/actions/"), ("", "^actions/")],
+    "actions: knowledge base (knowledge/)": [("", f"{ROOT}/knowledge/"), ("", "^knowledge/")],
+    "gateway: bot/": [("", f"{ROOT}/bot/"), ("", "^bot/")],
 }
 # Leaf frames where a thread waits rather than works; py-spy does not always see
 # these as idle (a thread-pool worker on its queue, the server's event loop).
@@ -77,6 +78,8 @@ def _matches(frame: tuple[str, str], pattern: tuple[str, str]) -> bool:
     want_func, want_file = pattern
     if want_func.endswith(".py"):
         return want_func in path
+    if want_file.startswith("^"):  # a path relative to the working directory
+        return not want_func and path.startswith(want_file[1:])
     return (not want_func or func == want_func) and (not want_file or want_file in path)
 
 
