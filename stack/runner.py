@@ -185,7 +185,8 @@ class Stack:
             status = f"http://{cfg.host}:{port}/status"
             if token:
                 # Required in production (checked), honoured when set anywhere.
-                argv += ["--auth-token", token]
+                # One argument with "=": a token starting with "-" is not an option.
+                argv += [f"--auth-token={token}"]
                 status += f"?token={token}"
             out.append(ManagedProcess(
                 name=f"rasa-{i}", argv=argv, env=rasa_env, cwd=ROOT,

@@ -214,3 +214,17 @@ def test_production_signs_sessions_with_a_long_enough_secret(tmp_path: Path, mon
                                   env=env | {"GATEWAY_SECRET": "too-short"})
     with pytest.raises(StackConfigError, match="GATEWAY_SECRET must be at least 32"):
         short.check()
+
+
+def test_a_token_starting_with_a_dash_reaches_rasa_as_the_token(tmp_path: Path) -> None:
+    """token_urlsafe() starts with "-" one time in 64; argparse took it for an option."""
+    import argparse
+
+    from stack.runner import Stack
+
+    config = StackConfig.for_tests(var_dir=tmp_path, env={"RASA_TOKEN": "-abc123"})
+    rasa = next(p for p in Stack(config)._build() if p.name == "rasa-0")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-t", "--auth-token")
+    args, _ = parser.parse_known_args(rasa.argv[2:])
+    assert args.auth_token == "-abc123"
