@@ -15,16 +15,20 @@ the last turns, which the embedded set-up accepts. SQLAlchemy 1.4 opens and
 closes a SQLite file connection per query session (NullPool), and closing the
 last one checkpoints the WAL: a small pool keeps connections open instead.
 Loading a tracker reads only the ``data`` column of the same rows, in the same
-order, instead of building an ORM object per event.
+order, instead of building an ORM object per event. Rasa runs its SQL on the event
+loop, so every other conversation waits for each query and commit (PostgreSQL round
+trips, fsync); here loading and saving run in a worker thread.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from stack import rasa_tuning
@@ -70,12 +74,38 @@ class TunedSQLTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
-        """Rasa's ``_retrieve`` with the ``data`` column alone (same rows, same order)."""
-        with self.session_scope() as session:
-            rows = self._event_query(
-                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions,
-            ).with_entities(self.SQLEvent.data).all()
-            events = [json.loads(data) for (data,) in rows]
+        """Rasa's ``_retrieve`` with the ``data`` column alone (same rows, same order),
+        queried in a worker thread so other conversations go on meanwhile."""
+        events = await asyncio.to_thread(self._load_events, sender_id, fetch_events_from_all_sessions)
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         return None
+
+    def _load_events(self, sender_id: str, all_sessions: bool) -> list[dict[str, Any]]:
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=all_sessions,
+            ).with_entities(self.SQLEvent.data).all()
+        return [json.loads(data) for (data,) in rows]
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's ``save``, its database work in a worker thread (Rasa holds the
+        sender's lock meanwhile, so the tracker does not change under it)."""
+        await self.stream_events(tracker)
+        await asyncio.to_thread(self._save_events, tracker)
+
+    def _save_events(self, tracker: DialogueStateTracker) -> None:
+        # Rasa 3.6's SQLTrackerStore.save, line for line.
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = event.as_dict()
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id,
+                    type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=intent,
+                    action_name=data.get("name"),
+                    data=json.dumps(data),
+                ))
+            session.commit()

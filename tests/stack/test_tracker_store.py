@@ -83,3 +83,28 @@ def test_event_types_resolve_as_rasa_resolves_them() -> None:
     with pytest.raises(ValueError, match="Unknown event name"):
         Event.resolve_by_type("no_such")
     assert Event.from_parameters({"event": "slot", "name": "city", "value": "长春市"}) == SlotSet("city", "长春市")
+
+
+async def test_saved_rows_are_rasas_rows(tmp_path: Path, domain: Domain) -> None:
+    """The same tracker saved by Rasa's store and by ours: identical rows, also when
+    saved again after more turns (only the new events are added)."""
+    tracker = _conversation("api:stack:bo", domain)
+    stores = {"rasa": SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "r.db")),
+              "tuned": TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))}
+    for store in stores.values():
+        await store.save(tracker)
+    tracker.update(ActionExecuted("action_answer"))
+    tracker.update(SlotSet("topic", "ask_remote_care_filing"))
+    for store in stores.values():
+        await store.save(tracker)
+
+    def rows(name: str) -> list[tuple]:
+        conn = sqlite3.connect(tmp_path / f"{name[0]}.db")
+        try:
+            return conn.execute("SELECT sender_id, type_name, timestamp, intent_name, action_name, "
+                                "data FROM events ORDER BY id").fetchall()
+        finally:
+            conn.close()
+
+    assert rows("rasa") == rows("tuned") and len(rows("tuned")) >= 9
+    assert {r[3] for r in rows("tuned")} >= {None} and any(r[4] == "action_answer" for r in rows("tuned"))
