@@ -169,9 +169,11 @@ def test_a_long_story_is_answered_from_its_last_question(gateway):
 
 
 def test_not_understood_offers_topics_then_hands_off(gateway):
-    # Words the model cannot place (it takes vague Chinese fillers for "inform").
+    # Words the model cannot place. Short unknown words are often taken for "inform"
+    # (handled by test_vague_words_after_an_answer_ask_which_detail), so these are
+    # longer out-of-domain phrases that fall below the threshold with the current model.
     r = resident(gateway, city="开州区")
-    first = r.say("火星文 biubiu")
+    first = r.say("区块链挖矿算力")
     buttons = [b for rep in first["replies"] for b in rep.get("buttons") or []]
     assert first["handoff"] is None and any(b["payload"] == "/request_human" for b in buttons), first
     second = r.say("量子力学第三定律")
