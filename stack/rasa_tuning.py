@@ -23,10 +23,22 @@ and from the events before this turn only who said what (``text``, the intent's
 name, a bot message's buttons). The call now sends the events of the current
 turn unchanged and, before it, user messages with their text, intent and
 entities, bot messages without their structured payload, and no slot events.
+
+The rule policy matched its rules against every state of the session, newest
+first, parsing each rule's JSON key again for every state: a cost per state and
+rule, the largest part of a turn's growth with the conversation. A rule only
+looks as far back as it is long (Rasa's ``_is_rule_applicable`` accepts every
+rule at a depth beyond its length), so the matching now stops at the depth of
+the longest rule still possible; the keys left are the same.
+
+The policies' view of the history is kept up to date instead of rebuilt for
+every prediction: :mod:`stack.rasa_history`.
 """
 from __future__ import annotations
 
 import logging
+
+from stack import rasa_history
 
 log = logging.getLogger(__name__)
 _MARK = "_medins_cached_validator"
@@ -41,7 +53,31 @@ def install() -> bool:
     _cache_event_types()
     _cache_reply_validator(RemoteAction)
     _compact_action_calls(RemoteAction)
+    _bound_rule_matching()
+    rasa_history.install()
     return True
+
+
+def _bound_rule_matching() -> None:
+    import json
+    from functools import lru_cache
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    @lru_cache(maxsize=None)
+    def rule_length(rule_key: str) -> int:
+        return len(json.loads(rule_key))  # RulePolicy._rule_key_to_state, counted
+
+    def _get_possible_keys(self, lookup, states):  # noqa: ANN001, ANN202 - Rasa's signature
+        possible_keys = set(lookup.keys())
+        for i, state in enumerate(reversed(states)):
+            if not possible_keys or i >= max(rule_length(key) for key in possible_keys):
+                break  # every key left is accepted at this depth and beyond
+            possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
+        return possible_keys
+
+    _get_possible_keys.__doc__ = RulePolicy._get_possible_keys.__doc__
+    RulePolicy._get_possible_keys = _get_possible_keys
 
 
 def compact_events(events: list[dict]) -> list[dict]:
