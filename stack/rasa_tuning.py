@@ -14,10 +14,31 @@ Loading a tracker turns every stored event back into an object, and for each one
 ``inspect.isabstract`` check each) to find the class of its type name: a cost per
 event, so a turn grows slower with every turn before it. The class found for a
 type name is remembered; unknown names still go through Rasa's method.
+
+Every action call also sent the whole session to the action server, so the call
+grew with each turn: each answer turn adds its answer three times (the reply,
+its structured payload and the ``last_answer`` slot) and the full intent ranking
+of the message. The actions read the current slots from the tracker's ``slots``,
+and from the events before this turn only who said what (``text``, the intent's
+name, a bot message's buttons). The call now sends the events of the current
+turn unchanged and, before it, user messages with their text, intent and
+entities, bot messages without their structured payload, and no slot events.
+
+The rule policy matched its rules against every state of the session, newest
+first, parsing each rule's JSON key again for every state: a cost per state and
+rule, the largest part of a turn's growth with the conversation. A rule only
+looks as far back as it is long (Rasa's ``_is_rule_applicable`` accepts every
+rule at a depth beyond its length), so the matching now stops at the depth of
+the longest rule still possible; the keys left are the same.
+
+The policies' view of the history is kept up to date instead of rebuilt for
+every prediction: :mod:`stack.rasa_history`.
 """
 from __future__ import annotations
 
 import logging
+
+from stack import rasa_history
 
 log = logging.getLogger(__name__)
 _MARK = "_medins_cached_validator"
@@ -31,7 +52,65 @@ def install() -> bool:
         return False
     _cache_event_types()
     _cache_reply_validator(RemoteAction)
+    _compact_action_calls(RemoteAction)
+    _bound_rule_matching()
+    rasa_history.install()
     return True
+
+
+def _bound_rule_matching() -> None:
+    import json
+    from functools import lru_cache
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    @lru_cache(maxsize=None)
+    def rule_length(rule_key: str) -> int:
+        return len(json.loads(rule_key))  # RulePolicy._rule_key_to_state, counted
+
+    def _get_possible_keys(self, lookup, states):  # noqa: ANN001, ANN202 - Rasa's signature
+        possible_keys = set(lookup.keys())
+        for i, state in enumerate(reversed(states)):
+            if not possible_keys or i >= max(rule_length(key) for key in possible_keys):
+                break  # every key left is accepted at this depth and beyond
+            possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
+        return possible_keys
+
+    _get_possible_keys.__doc__ = RulePolicy._get_possible_keys.__doc__
+    RulePolicy._get_possible_keys = _get_possible_keys
+
+
+def compact_events(events: list[dict]) -> list[dict]:
+    """The session's events as the actions need them (see the module docstring)."""
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    out: list[dict] = []
+    for event in events[:max(last_user, 0)]:
+        kind = event.get("event")
+        if kind == "slot":
+            continue
+        if kind == "user":
+            parse = event.get("parse_data") or {}
+            event = {**event, "parse_data": {"intent": parse.get("intent") or {},
+                                             "entities": parse.get("entities") or []}}
+        elif kind == "bot" and (event.get("data") or {}).get("custom") is not None:
+            event = {**event, "data": {**event["data"], "custom": None}}
+        out.append(event)
+    out.extend(events[max(last_user, 0):])
+    return out
+
+
+def _compact_action_calls(RemoteAction) -> None:  # noqa: N803 - the class
+    rasa_format = RemoteAction._action_call_format
+
+    def _action_call_format(self, tracker, domain):  # noqa: ANN001, ANN202 - Rasa's signature
+        result = rasa_format(self, tracker, domain)
+        state = result.get("tracker") or {}
+        if state.get("events"):
+            state["events"] = compact_events(state["events"])
+        return result
+
+    _action_call_format.__doc__ = rasa_format.__doc__
+    RemoteAction._action_call_format = _action_call_format
 
 
 def _cache_event_types() -> None:

@@ -18,16 +18,29 @@ Loading a tracker reads only the ``data`` column of the same rows, in the same
 order, instead of building an ORM object per event. Rasa runs its SQL on the event
 loop, so every other conversation waits for each query and commit (PostgreSQL round
 trips, fsync); here loading and saving run in a worker thread.
+
+Loading also grew with the conversation: every turn decoded and replayed the whole
+session (about 11 events a turn, each answer several kB), although the store had
+just written it. The store now keeps the trackers it saved for the most recently
+active senders (``cache_size``, default 200) and hands one back when the sender's
+newest stored event is still the one it wrote and the tracker has not changed
+since: one indexed ``max(id)`` query instead of the session's rows. Another Rasa
+server, the retention job or "删除我的记录" writing or deleting events changes
+the newest id, so the next turn reads the database again. A tracker is kept only
+when it is exactly what a load would return (it starts at its session's
+``session_started`` and holds no earlier session).
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from typing import Any
+from collections import OrderedDict
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -35,6 +48,15 @@ from stack import rasa_tuning
 
 log = logging.getLogger(__name__)
 SESSION_INDEX = "ix_events_sender_type_time"
+LATEST_INDEX = "ix_events_sender_id_id"
+
+
+class _Saved(NamedTuple):
+    """A tracker as the store saved it: its newest event id and event count."""
+
+    last_id: int
+    n_events: int
+    tracker: DialogueStateTracker
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -47,9 +69,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class TunedSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` plus the session index, SQLite WAL and Rasa's tuning."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cache_size: int = 200, **kwargs: Any) -> None:
         rasa_tuning.install()
         super().__init__(*args, **kwargs)
+        self.cache_size = max(0, int(cache_size))
+        self._saved: OrderedDict[str, _Saved] = OrderedDict()
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url
             self.engine.dispose()
@@ -63,23 +87,36 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             with self.engine.connect() as conn:
                 mode = conn.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
             log.info("SQLite tracker store in %s journal mode", mode)
-        try:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(
-                    f"CREATE INDEX IF NOT EXISTS {SESSION_INDEX} "
-                    "ON events (sender_id, type_name, timestamp)")
-        except sa.exc.SQLAlchemyError as exc:
-            # Another Rasa server created it at the same moment; theirs serves us too.
-            log.warning("could not create %s: %s", SESSION_INDEX, exc)
+        for name, columns in ((SESSION_INDEX, "sender_id, type_name, timestamp"),
+                              (LATEST_INDEX, "sender_id, id")):
+            try:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON events ({columns})")
+            except sa.exc.SQLAlchemyError as exc:
+                # Another Rasa server created it at the same moment; theirs serves us too.
+                log.warning("could not create %s: %s", name, exc)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
         """Rasa's ``_retrieve`` with the ``data`` column alone (same rows, same order),
         queried in a worker thread so other conversations go on meanwhile."""
+        if not fetch_events_from_all_sessions:
+            saved = self._saved.get(sender_id)
+            if saved is not None:
+                last_id = await asyncio.to_thread(self._latest_id, sender_id)
+                if last_id == saved.last_id and len(saved.tracker.events) == saved.n_events:
+                    self._saved.move_to_end(sender_id)
+                    return saved.tracker
+                del self._saved[sender_id]  # written or deleted elsewhere, or changed unsaved
         events = await asyncio.to_thread(self._load_events, sender_id, fetch_events_from_all_sessions)
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         return None
+
+    def _latest_id(self, sender_id: str) -> int | None:
+        with self.session_scope() as session:
+            return session.query(sa.func.max(self.SQLEvent.id)).filter(
+                self.SQLEvent.sender_id == sender_id).scalar()
 
     def _load_events(self, sender_id: str, all_sessions: bool) -> list[dict[str, Any]]:
         with self.session_scope() as session:
@@ -92,10 +129,24 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         """Rasa's ``save``, its database work in a worker thread (Rasa holds the
         sender's lock meanwhile, so the tracker does not change under it)."""
         await self.stream_events(tracker)
-        await asyncio.to_thread(self._save_events, tracker)
+        last_id = await asyncio.to_thread(self._save_events, tracker)
+        self._remember(tracker, last_id)
 
-    def _save_events(self, tracker: DialogueStateTracker) -> None:
-        # Rasa 3.6's SQLTrackerStore.save, line for line.
+    def _remember(self, tracker: DialogueStateTracker, last_id: int | None) -> None:
+        sender = tracker.sender_id
+        self._saved.pop(sender, None)
+        events = tracker.events
+        # Only what a load would return: the current session from its session_started.
+        if (not self.cache_size or last_id is None or not events
+                or not isinstance(events[0], SessionStarted)
+                or any(isinstance(e, SessionStarted) for e in list(events)[1:])):
+            return
+        self._saved[sender] = _Saved(last_id, len(events), tracker)
+        while len(self._saved) > self.cache_size:
+            self._saved.popitem(last=False)
+
+    def _save_events(self, tracker: DialogueStateTracker) -> int | None:
+        """Rasa 3.6's SQLTrackerStore.save, line for line; returns the newest event id."""
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
                 data = event.as_dict()
@@ -109,3 +160,5 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                     data=json.dumps(data),
                 ))
             session.commit()
+            return session.query(sa.func.max(self.SQLEvent.id)).filter(
+                self.SQLEvent.sender_id == tracker.sender_id).scalar()

@@ -11,6 +11,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
 
 from stack import rasa_tuning
 from stack.tracker_store import SESSION_INDEX, TunedSQLTrackerStore
@@ -108,3 +109,131 @@ async def test_saved_rows_are_rasas_rows(tmp_path: Path, domain: Domain) -> None
 
     assert rows("rasa") == rows("tuned") and len(rows("tuned")) >= 9
     assert {r[3] for r in rows("tuned")} >= {None} and any(r[4] == "action_answer" for r in rows("tuned"))
+
+
+async def _next_turn(store: TunedSQLTrackerStore, sender: str, text: str) -> DialogueStateTracker:
+    """What Rasa does each turn: load, append the turn's events, save."""
+    tracker = await store.retrieve(sender)
+    for event in (ActionExecuted("action_listen"), UserUttered(text), ActionExecuted("action_answer"),
+                  SlotSet("topic", "ask_remote_care_filing")):
+        tracker.update(event)
+    await store.save(tracker)
+    return tracker
+
+
+async def test_a_saved_session_comes_back_without_reading_it_again(tmp_path: Path, domain: Domain) -> None:
+    db = str(tmp_path / "tracker.db")
+    store = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=db)
+    first = _conversation("api:stack:cy", domain)
+    await store.save(first)
+    # The first turn's tracker starts with action_session_start, which a load leaves
+    # out: it is not kept, and the next load reads the database.
+    loaded = await store.retrieve("api:stack:cy")
+    assert loaded is not first and isinstance(loaded.events[0], SessionStarted)
+    saved = await _next_turn(store, "api:stack:cy", "需要带什么材料")
+    store._load_events = None  # a read of the rows now would fail the test
+    again = await store.retrieve("api:stack:cy")
+    assert again is saved
+    # Exactly what Rasa's own store reads back from the same rows.
+    plain = await SQLTrackerStore(domain=domain, dialect="sqlite", db=db).retrieve("api:stack:cy")
+    assert [e.as_dict() for e in again.events] == [e.as_dict() for e in plain.events]
+    assert again.current_slot_values() == plain.current_slot_values()
+
+
+def _store_settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict:
+    """One database two stores share: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        return {"dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    url = make_url(request.getfixturevalue("scale_database"))
+    return {"dialect": "postgresql", "host": url.host, "port": url.port, "db": url.database,
+            "username": url.username, "password": url.password}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_rows_written_or_deleted_elsewhere_are_read_again(
+        backend: str, tmp_path: Path, domain: Domain, request: pytest.FixtureRequest) -> None:
+    settings = _store_settings(backend, tmp_path, request)
+    here = TunedSQLTrackerStore(domain=domain, **settings)
+    other = TunedSQLTrackerStore(domain=domain, **settings)  # a second Rasa server
+    await here.save(_conversation("api:stack:di", domain))
+    await _next_turn(here, "api:stack:di", "异地就医备案怎么办")
+    await _next_turn(other, "api:stack:di", "要带啥子")
+    back = await here.retrieve("api:stack:di")
+    assert [e.text for e in back.events if isinstance(e, UserUttered)][-1] == "要带啥子"
+    # "删除我的记录" / retention delete the rows: nothing comes back from memory.
+    with other.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM events WHERE sender_id = 'api:stack:di'")
+    assert await here.retrieve("api:stack:di") is None
+    here.engine.dispose()
+    other.engine.dispose()
+
+
+async def test_a_tracker_changed_but_not_saved_is_read_again(tmp_path: Path, domain: Domain) -> None:
+    store = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    await store.save(_conversation("api:stack:ed", domain))
+    saved = await _next_turn(store, "api:stack:ed", "异地就医备案怎么办")
+    saved.update(UserUttered("这句没有保存"))  # a turn that failed before Rasa saved it
+    back = await store.retrieve("api:stack:ed")
+    assert back is not saved and back.latest_message.text == "异地就医备案怎么办"
+
+
+async def test_the_cache_keeps_the_most_recent_senders(tmp_path: Path, domain: Domain) -> None:
+    store = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), cache_size=2)
+    for name in ("a", "b", "c"):
+        await store.save(_conversation(name, domain))
+        await _next_turn(store, name, "你好")
+    assert list(store._saved) == ["b", "c"]
+    off = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), cache_size=0)
+    await _next_turn(off, "a", "你好")
+    assert not off._saved
+
+
+def test_the_action_server_gets_the_session_without_what_no_action_reads() -> None:
+    ranking = [{"name": f"intent_{i}", "confidence": 0.01} for i in range(30)]
+    earlier = [
+        {"event": "session_started"},
+        {"event": "user", "text": "异地就医备案怎么办", "metadata": {"channel": "web"},
+         "parse_data": {"intent": {"name": "ask_remote_care_filing", "confidence": 0.9},
+                        "entities": [{"entity": "city", "value": "长春市"}], "intent_ranking": ranking}},
+        {"event": "action", "name": "action_answer"},
+        {"event": "bot", "text": "答复……", "data": {"buttons": [{"title": "在哪里办"}], "custom": None}},
+        {"event": "bot", "text": None, "data": {"custom": {"answer": {"sources": ["很长的依据"]}}}},
+        {"event": "slot", "name": "last_answer", "value": {"text": "答复……" * 200}},
+    ]
+    now = [{"event": "user", "text": "要带啥子", "parse_data": {"intent": {"name": "inform"},
+                                                             "intent_ranking": ranking}},
+           {"event": "slot", "name": "aspect", "value": "materials"}]
+    out = rasa_tuning.compact_events(earlier + now)
+    assert out[-2:] == now  # the current turn exactly as Rasa sent it
+    user = out[1]
+    assert user["text"] == "异地就医备案怎么办" and user["metadata"] == {"channel": "web"}
+    assert user["parse_data"] == {"intent": {"name": "ask_remote_care_filing", "confidence": 0.9},
+                                  "entities": [{"entity": "city", "value": "长春市"}]}
+    assert out[3] == earlier[3] and out[4]["data"] == {"custom": None}
+    assert not [e for e in out[:-2] if e["event"] == "slot"]
+    assert earlier[1]["parse_data"]["intent_ranking"] == ranking  # Rasa's own state untouched
+    assert rasa_tuning.compact_events([]) == [] and rasa_tuning.compact_events(now[1:]) == now[1:]
+
+
+def test_actions_read_the_compacted_session_as_they_read_the_whole_one() -> None:
+    from rasa_sdk import Tracker
+
+    from actions import common
+
+    events = [{"event": "session_started"},
+              {"event": "user", "text": "门诊慢特病咋申请", "parse_data": {
+                  "intent": {"name": "ask_chronic_disease_outpatient"}, "intent_ranking": []}},
+              {"event": "bot", "text": "答复", "data": {"custom": {"answer": {}}}},
+              {"event": "slot", "name": "topic", "value": "ask_chronic_disease_outpatient"},
+              {"event": "user", "text": "啥", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+              {"event": "bot", "text": "您是想问", "data": {}},
+              {"event": "user", "text": "还是不懂", "parse_data": {"intent": {"name": "nlu_fallback"}}}]
+
+    def tracker(evs: list[dict]) -> Tracker:
+        return Tracker("s", {"topic": "ask_chronic_disease_outpatient"}, evs[-1], evs, False, None, {}, "")
+
+    whole, compact = tracker(events), tracker(rasa_tuning.compact_events(events))
+    for read in (lambda t: common.last_user_text_for(t, "ask_chronic_disease_outpatient"),
+                 common.recent_transcript, common.consecutive_fallbacks):
+        assert read(compact) == read(whole)
+    assert common.consecutive_fallbacks(compact) == 2
