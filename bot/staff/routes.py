@@ -179,11 +179,13 @@ async def logout(request: web.Request) -> web.StreamResponse:
     auth: StaffAuth = request.app[AUTH]
     await auth.revoke(request)
     await _audit(request, "logout")
-    resp: web.StreamResponse = json_reply({"ok": True}) if wants_json(request) else web.HTTPSeeOther("/staff/login")
-    auth.clear_cookie(resp)
-    if isinstance(resp, web.HTTPException):
-        raise resp
-    return resp
+    if wants_json(request):
+        resp = json_reply({"ok": True})
+        auth.clear_cookie(resp)
+        return resp
+    redirect = web.HTTPSeeOther("/staff/login")
+    auth.clear_cookie(redirect)
+    raise redirect
 
 
 async def me(request: web.Request) -> web.StreamResponse:
@@ -432,7 +434,10 @@ def build(app: web.Application) -> tuple[web.Application, web.Application]:
     pages, api = make_subapp(auth, json_api=False), make_subapp(auth, json_api=True)
     for sub, table in ((pages, PAGES), (api, API)):
         for method, path, handler in table:
-            sub.router.add_route(method, path, handler)
+            if method == "GET":
+                sub.router.add_get(path, handler)   # HEAD too, as before
+            else:
+                sub.router.add_route(method, path, handler)
     pages.router.add_static("/static/", STATIC_DIR, name="staff_static", append_version=False)
     # On the gateway's start-up: its database exists only then.
     app.on_startup.append(functools.partial(_bootstrap, settings=settings))
