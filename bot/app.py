@@ -106,19 +106,13 @@ async def health(request: web.Request) -> web.Response:
 
 
 def _setup_staff(app: web.Application) -> None:
-    """Mount the staff console (``bot.staff``, written separately) if present."""
-    try:
-        from bot import staff
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.staff":
-            raise  # a missing dependency inside bot.staff is a real error
-        log.warning("bot.staff not found: staff console routes are not mounted")
-        return
-    setup = getattr(staff, "setup", None)
-    if setup is None:
-        log.warning("bot.staff has no setup(app): staff console routes are not mounted")
-        return
-    setup(app)
+    """Mount the staff console: its pages at ``/staff``, its JSON API at ``/api/staff``
+    (two sub-apps sharing handlers and middleware, see ``bot.staff.console``)."""
+    from bot import staff
+
+    pages, api = staff.subapps(app)
+    app.add_subapp("/staff", pages)
+    app.add_subapp("/api/staff", api)
 
 
 def create_app(settings: Settings | None = None, forget: Forget = default_forget) -> web.Application:

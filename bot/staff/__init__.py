@@ -1,32 +1,39 @@
 """Staff console of the gateway: suggested answers, tickets, unanswered questions.
 
-The gateway's ``create_app`` calls :func:`setup` once; it registers the ``/staff``
-HTML pages and the ``/api/staff/*`` JSON API on the application.
+Two aiohttp sub-applications share the console's handlers and middleware
+(:mod:`bot.staff.routes`, :mod:`bot.staff.console`): HTML pages mounted at
+``/staff`` and the JSON API at ``/api/staff``. The gateway's ``create_app`` calls
+:func:`setup` once.
 """
 from __future__ import annotations
 
 from aiohttp import web
 
 
-def setup(app: web.Application) -> None:
-    """Register the staff console routes on ``app``."""
-    from bot.staff.routes import register  # imported late: keeps `import bot.staff` cheap
+def subapps(app: web.Application) -> tuple[web.Application, web.Application]:
+    """(pages, api): the console's sub-apps for the gateway ``app``, to mount at
+    ``/staff`` and ``/api/staff``."""
+    from bot.staff.routes import build  # imported late: keeps `import bot.staff` cheap
 
-    register(app)
+    return build(app)
+
+
+def setup(app: web.Application) -> None:
+    """Mount the console on ``app`` (what the gateway's ``_setup_staff`` does)."""
+    pages, api = subapps(app)
+    app.add_subapp("/staff", pages)
+    app.add_subapp("/api/staff", api)
 
 
 def standalone_app(sessions, rasa) -> web.Application:
     """The console alone, without the rest of the gateway (evaluation, tests)."""
-    import warnings
-
+    from bot import keys
     from knowledge.store import KnowledgeStore
 
     app = web.Application()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # contract keys are plain strings
-        app["settings"] = None
-        app["rasa"] = rasa
-        app["db_sessions"] = sessions
-        app["knowledge"] = KnowledgeStore(sessions)
+    keys.put(app, keys.SETTINGS, None)
+    keys.put(app, keys.RASA, rasa)
+    keys.put(app, keys.DB_SESSIONS, sessions)
+    keys.put(app, keys.KNOWLEDGE, KnowledgeStore(sessions))
     setup(app)
     return app

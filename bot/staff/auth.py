@@ -94,7 +94,8 @@ class StaffAuth:
     def store(self, request: web.Request) -> KeyValueStore:
         from bot import keys
 
-        return request.app.get(keys.STORE) or self._fallback_store
+        # The gateway's store: request.config_dict reaches it from the console's sub-app.
+        return request.config_dict.get(keys.STORE) or self._fallback_store
 
     @staticmethod
     def token_of(request: web.Request) -> tuple[str | None, bool]:
@@ -217,7 +218,7 @@ def client_key(request: web.Request) -> str:
         from bot import keys
         from bot.identity import client_address
 
-        policy = request.app.get(keys.PROXY_POLICY)
+        policy = request.config_dict.get(keys.PROXY_POLICY)
         if policy is not None:
             return client_address(request, policy)
     except ImportError:   # the console on its own (evaluation), without the gateway's identity module

@@ -24,7 +24,7 @@ from bot.settings import Settings
 from hotline.models import create_schema
 from knowledge.db import make_engine, make_session_factory
 from knowledge.loader import load
-from tests.hotline.fixtures import knowledge_content
+from knowledge.schema import CONTENT_DIR, ContentError, PlaceContent, read_all
 
 STAFF_PASSWORD = "test-password-42"
 STAFF_USER = "dev"   # the development admin STAFF_PASSWORD creates
@@ -91,11 +91,23 @@ def nlu_app(rasa: StandInRasa) -> web.Application:
     return app
 
 
+def real_content(content_dir: Path = CONTENT_DIR) -> list[PlaceContent]:
+    """The real knowledge content (``knowledge/content/*.yml``), or ContentError.
+
+    The console tests check what staff would read (places such as 长春市, real
+    answers and sources), so broken content must fail them: no quiet fallback to
+    a small fixture that would let them pass.
+    """
+    places = read_all(content_dir)
+    if not any(p.id == "national" for p in places):
+        raise ContentError([f"{content_dir}: no national baseline (national.yml)"])
+    return places
+
+
 @pytest.fixture
 def kb_sessions(sqlite_url):
     engine = make_engine(sqlite_url)
-    places, _ = knowledge_content()
-    load(engine, places)
+    load(engine, real_content())
     create_schema(engine)
     yield make_session_factory(engine)
     engine.dispose()
