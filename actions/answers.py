@@ -19,6 +19,7 @@ from actions.aspects import Part
 from actions.common import ELDER, Context, SyncAction, say
 from actions.fallback import suggest_topics
 from actions.handoff import hand_off
+from knowledge import answer_service
 from knowledge.errors import EntryNotFound, KnowledgeError
 from knowledge.store import Answer, FactHit, KnowledgeStore
 
@@ -230,14 +231,8 @@ def _place_matters(kb: KnowledgeStore, topic: str) -> bool:
 
 def lookup(kb: KnowledgeStore, ctx: Context, topic: str) -> tuple[Answer, Answer | None]:
     """The entry that answers ``topic`` here, and the national one that completes it."""
-    answer = kb.answer(topic, ctx.place.name if ctx.place else None, ctx.person_type)
-    national = None
-    if answer.scope == "local":
-        try:
-            national = kb.answer(topic, None, ctx.person_type)
-        except EntryNotFound:
-            national = None
-    return answer, national
+    found = answer_service.answer_for(kb, topic, ctx.place.name if ctx.place else None, ctx.person_type)
+    return found.answer, found.national
 
 
 def answer_topic(
