@@ -50,12 +50,12 @@ async def test_complaint_answers_and_hands_off(action_db, domain):
 
 async def test_handoff_without_database_still_gives_the_number(convo, domain, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
-    resources.reset()
+    resources.restart()
     try:
         convo.user("转人工", "request_human")
         messages, _ = await convo.run(ActionHandoff(), domain)
     finally:
-        resources.reset()
+        resources.stop()
     assert "12393" in texts(messages) and handoff_payload(messages) is None
 
 
