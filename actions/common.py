@@ -20,7 +20,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge import retrieval
 from knowledge.db import make_engine, make_session_factory
 from knowledge.errors import StoreUnavailable
 from knowledge.schema import load_topics
@@ -137,7 +136,7 @@ class _Resources:
 class _NotStartedSession(Session):
     """Opening it fails like an unreachable database: the caller's fallback applies."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ARG002 - never a session
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         logger.error("database used before the action server started it (actions/lifecycle.py)")
         raise StoreUnavailable("the action server's database engine is not started")
 
@@ -146,8 +145,6 @@ _not_started = sessionmaker(class_=_NotStartedSession)
 
 
 resources = _Resources()
-# jieba loads its dictionaries in ~0.5 s: do it when the action server starts.
-retrieval.warm_up()
 
 
 def store() -> KnowledgeStore:
