@@ -8,7 +8,8 @@ no source gives is named as missing, with where to ask.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Union
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,6 +20,7 @@ from actions.aspects import Part
 from actions.common import ELDER, Context, SyncAction, say
 from actions.fallback import suggest_topics
 from actions.handoff import hand_off
+from knowledge import answer_service
 from knowledge.errors import EntryNotFound, KnowledgeError
 from knowledge.store import Answer, FactHit, KnowledgeStore
 
@@ -32,6 +34,46 @@ ELDER_CHANNELS = 2
 # What a full answer spells out; the other aspects a source gives are offered as
 # follow-ups ("您还可以问我：…"), so the first answer stays readable.
 SHOWN = {"standard": ("steps", "channels", "materials", "eligibility", "time"), ELDER: ("steps", "channels")}
+
+
+@dataclass(frozen=True)
+class Cite:
+    """A reply line that cites ``entry``'s source: the payload marks it as data."""
+
+    text: str
+    entry: Answer
+
+
+# A reply as the actions build it: plain lines and citation lines, in order.
+Line = Union[str, Cite]
+
+
+def _cite(entry: Answer, elder: bool = False) -> Cite:
+    return Cite(say("elder.source_line" if elder else "answer.source_line", source=entry.source.short), entry)
+
+
+def text_of(lines: list[Line]) -> str:
+    return "\n".join(line.text if isinstance(line, Cite) else line for line in lines)
+
+
+def render(lines: list[Line]) -> tuple[str, list[dict[str, Any]], list[Answer]]:
+    """The reply text, its lines as payload data, and the entries cited (in citation order).
+
+    Each payload line is ``{"text"}`` or ``{"text", "source": index into the sources}``;
+    joined with newlines the texts are the reply text, so a channel renders the
+    lines and never looks for a citation in the words.
+    """
+    used: list[Answer] = []
+    data: list[dict[str, Any]] = []
+    for line in lines:
+        text, index = line, None
+        if isinstance(line, Cite):
+            if line.entry not in used:
+                used.append(line.entry)
+            text, index = line.text, used.index(line.entry)
+        for piece in text.split("\n"):
+            data.append({"text": piece} if index is None else {"text": piece, "source": index})
+    return text_of(lines), data, used
 
 
 def _facts_block(place: str, facts: list[FactHit]) -> list[str]:
@@ -85,13 +127,20 @@ def _elder_lines(parts: list[Part]) -> list[str]:
 def compose(
     answer: Answer, ctx: Context, facts: list[FactHit], national: Answer | None = None, where: str = "",
 ) -> str:
-    """The reply text: answer, each aspect from its best source, and one source line per source.
+    """The reply text of :func:`compose_lines`."""
+    return text_of(compose_lines(answer, ctx, facts, national, where))
+
+
+def compose_lines(
+    answer: Answer, ctx: Context, facts: list[FactHit], national: Answer | None = None, where: str = "",
+) -> list[Line]:
+    """The reply: answer, each aspect from its best source, and one source line per source.
 
     ``national`` completes a local answer: the aspects the local entry lacks follow
     under the national procedure's own source line. ``where`` ("请拨打…") ends the
     answer when a procedure lacks a core aspect in every source.
     """
-    lines: list[str] = []
+    lines: list[Line] = []
     elder = ctx.mode == ELDER
     parts = aspects.resolve_all(answer, national)
     shown = [parts[a] for a in SHOWN[ELDER if elder else "standard"]]
@@ -111,32 +160,32 @@ def compose(
         lines.append(answer.brief)
         lines += _elder_lines(own)
         lines += [f.text for f in facts[:1]]
-        lines.append(say("elder.source_line", source=answer.source.short))
+        lines.append(_cite(answer, elder=True))
         national_lines = _elder_lines(supplement)
         if national_lines:
             lines.append(say("elder.national_part"))
             lines += national_lines
-            lines.append(say("elder.source_line", source=national.source.short))
+            lines.append(_cite(national, elder=True))
         lines += _hint(offered)
-        return "\n".join(lines)
+        return lines
 
     lines.append(answer.answer)
     for part in own:
         lines += _part_lines(part)
     lines += _facts_block(ctx.place.name if ctx.place else "", facts)
-    lines.append(say("answer.source_line", source=answer.source.short))
+    lines.append(_cite(answer))
     if supplement:
         lines.append(say("answer.national_procedure"))
         for part in supplement:
             lines += _part_lines(part)
-        lines.append(say("answer.source_line", source=national.source.short))
+        lines.append(_cite(national))
     # Only a procedure (some source has steps) is expected to list materials and channels.
     missing = [parts[a] for a in aspects.CORE if parts[a].missing]
     if where and missing and not parts["steps"].missing:
         labels = common.join(say(f"aspects.{p.aspect}.label") for p in missing)
         lines.append(say("answer.missing", labels=labels, where=where))
     lines += _hint(offered)
-    return "\n".join(lines)
+    return lines
 
 
 def _hint(parts: list[Part]) -> list[str]:
@@ -145,14 +194,6 @@ def _hint(parts: list[Part]) -> list[str]:
         return []
     return [say("answer.follow_up_hint", questions="".join(
         say("answer.hint_item", label=say(f"aspects.{p.aspect}.label")) for p in parts))]
-
-
-def sources_used(answer: Answer, national: Answer | None, elder: bool) -> list[Answer]:
-    """The entries whose source lines ``compose`` writes, in order."""
-    shown = SHOWN[ELDER if elder else "standard"]
-    parts = aspects.resolve_all(answer, national)
-    supplemented = national is not None and any(parts[a].source is national for a in shown)
-    return [answer, national] if supplemented else [answer]
 
 
 def _source_data(entry: Answer) -> dict[str, Any]:
@@ -164,7 +205,7 @@ def _source_data(entry: Answer) -> dict[str, Any]:
 
 def aspect_reply(
     answer: Answer, national: Answer | None, ctx: Context, aspect: str, where: str, step_index: int = 0,
-) -> tuple[list[str], int | None]:
+) -> tuple[list[Line], int | None]:
     """One aspect of a topic: from the local entry, else national, else "no source says".
 
     Returns the lines and, for steps read one at a time, the new step position.
@@ -172,11 +213,11 @@ def aspect_reply(
     title = answer.title
     place = ctx.place.name if ctx.place else ""
     part = aspects.resolve("steps" if aspect == "next_step" else aspect, answer, national)
-    lines: list[str] = []
+    lines: list[Line] = []
     if part.missing:
         if aspect == "eligibility" and answer.applies_to:
             lines.append(say("follow_up.eligibility_people", title=title, people=common.join(answer.applies_to)))
-            lines.append(say("answer.source_line", source=answer.source.short))
+            lines.append(_cite(answer))
             return lines, None
         label = say(f"aspects.{aspect}.label")
         return [say("follow_up.missing", title=title, label=label, where=where)], None
@@ -203,7 +244,7 @@ def aspect_reply(
         lines.append(say(f"aspects.{aspect}.heading", title=title))
         # Elder mode: one sentence a line, as the brief variants are written for listening.
         lines += [_sentences((i,)) for i in part.items] if ctx.mode == ELDER else [_sentences(part.items)]
-    lines.append(say("answer.source_line", source=part.source.source.short))
+    lines.append(_cite(part.source))
     return lines, position
 
 
@@ -230,14 +271,8 @@ def _place_matters(kb: KnowledgeStore, topic: str) -> bool:
 
 def lookup(kb: KnowledgeStore, ctx: Context, topic: str) -> tuple[Answer, Answer | None]:
     """The entry that answers ``topic`` here, and the national one that completes it."""
-    answer = kb.answer(topic, ctx.place.name if ctx.place else None, ctx.person_type)
-    national = None
-    if answer.scope == "local":
-        try:
-            national = kb.answer(topic, None, ctx.person_type)
-        except EntryNotFound:
-            national = None
-    return answer, national
+    found = answer_service.answer_for(kb, topic, ctx.place.name if ctx.place else None, ctx.person_type)
+    return found.answer, found.national
 
 
 def answer_topic(
@@ -278,31 +313,30 @@ def answer_topic(
         _record_gap(ctx, topic, tracker.sender_id)
         if announce and aspect != "next_step":
             # A first question about a detail no source gives: say so, then all we do know.
-            missing_first = aspect_reply(answer, national, ctx, aspect, where)[0][0]
+            missing_first = text_of(aspect_reply(answer, national, ctx, aspect, where)[0][:1])
             aspect = None
+    lines: list[Line]
     if aspect:
         index = int(tracker.get_slot("step_index") or 0) if tracker.get_slot("topic") == topic else 0
         lines, position = aspect_reply(answer, national, ctx, aspect, where, index)
         if announce or tracker.get_slot("topic") != topic:
             # A new topic or place in the same message: say which one this is about.
             lines.insert(0, say("answer.aspect_title", place=ctx.place.name if ctx.place else "", title=answer.title))
-        text = "\n".join(lines)
         if position is not None:
             events.append(SlotSet("step_index", float(position)))
-        part = aspects.resolve("steps" if aspect == "next_step" else aspect, answer, national)
-        used = [part.source] if part.source else [answer] if aspect == "eligibility" and answer.applies_to else []
     else:
-        text = compose(answer, ctx, facts, national, where)
-        used = sources_used(answer, national, ctx.mode == ELDER)
+        lines = compose_lines(answer, ctx, facts, national, where)
         if missing_first:
-            text = f"{missing_first}\n{text}"
+            lines.insert(0, missing_first)
         events.append(SlotSet("step_index", 0.0))
+    # The sources are the entries the lines cite, so the data cannot disagree with the text.
+    text, line_data, used = render(lines)
     dispatcher.utter_message(text=text)
-    # The same answer as data, so channels render sources without parsing the text.
+    # The same answer as data, so channels render sources and citations without parsing the text.
     payload = {"answer": {
         "topic": topic, "city": ctx.place.name if ctx.place else None,
         "entry_id": answer.id, "scope": answer.scope, "aspect": aspect,
-        "sources": [_source_data(a) for a in used],
+        "sources": [_source_data(a) for a in used], "lines": line_data,
     }}
     dispatcher.utter_message(json_message=payload)
     # "再说一遍" repeats the data too, or channels would read the citation aloud.

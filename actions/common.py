@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import atexit
 import functools
 import json
 import logging
@@ -18,9 +17,11 @@ import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge import retrieval
 from knowledge.db import make_engine, make_session_factory
+from knowledge.errors import StoreUnavailable
 from knowledge.schema import load_topics
 from knowledge.store import KnowledgeStore, PlaceRef
 
@@ -79,46 +80,71 @@ def default_hotline() -> str:
 
 
 class _Resources:
-    """The process's database engine, created on first use.
+    """The process's database engine, opened and disposed with the action server.
 
-    rasa_sdk only offers lifecycle hooks through a separate plugin package, so the
-    engine is created lazily and disposed at exit; a lost connection is retried by
-    the pool (pre-ping) rather than by the actions.
+    ``actions/lifecycle.py`` calls :meth:`start` before the server takes requests
+    and :meth:`stop` after it has stopped (rasa_sdk's Sanic listeners; each
+    worker process has its own engine). A lost connection is retried by the pool
+    (pre-ping), not by the actions. Used before :meth:`start` (or after
+    :meth:`stop`), the database counts as unavailable: the actions then degrade
+    to the hotline reply like for any other database fault.
     """
 
     def __init__(self) -> None:
-        self._engine = None
+        self._engine: Engine | None = None
         self._sessions = None
         self._store: KnowledgeStore | None = None
-        # Actions run in worker threads: two first turns must not build two engines.
+        # start/stop run on the server's loop while worker threads may still read.
         self._lock = threading.Lock()
+
+    def start(self, url: str | None = None) -> None:
+        """Create the engine (``url``, default ``DATABASE_URL``); no connection is made yet."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine(url)
+                self._sessions = make_session_factory(self._engine)
+                self._store = KnowledgeStore(self._sessions)
+                logger.info("database engine created (%s)", self._engine.url.get_backend_name())
+
+    def stop(self) -> None:
+        """Dispose the engine: close its pooled connections."""
+        with self._lock:
+            engine, self._engine, self._sessions, self._store = self._engine, None, None, None
+        if engine is not None:
+            engine.dispose()
+            logger.info("database engine disposed")
+
+    def restart(self, url: str | None = None) -> None:
+        self.stop()
+        self.start(url)
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
 
     @property
     def sessions(self):
-        with self._lock:
-            if self._sessions is None:
-                self._engine = make_engine()
-                self._sessions = make_session_factory(self._engine)
-                atexit.register(self._engine.dispose)
-            return self._sessions
+        sessions = self._sessions
+        return sessions if sessions is not None else _not_started
 
     @property
     def store(self) -> KnowledgeStore:
-        sessions = self.sessions
-        with self._lock:
-            if self._store is None:
-                self._store = KnowledgeStore(sessions)
-            return self._store
+        store = self._store
+        return store if store is not None else KnowledgeStore(_not_started)
 
-    def reset(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-        self._engine = self._sessions = self._store = None
+
+class _NotStartedSession(Session):
+    """Opening it fails like an unreachable database: the caller's fallback applies."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        logger.error("database used before the action server started it (actions/lifecycle.py)")
+        raise StoreUnavailable("the action server's database engine is not started")
+
+
+_not_started = sessionmaker(class_=_NotStartedSession)
 
 
 resources = _Resources()
-# jieba loads its dictionaries in ~0.5 s: do it when the action server starts.
-retrieval.warm_up()
 
 
 def store() -> KnowledgeStore:

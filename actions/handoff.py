@@ -58,7 +58,7 @@ def hand_off(
                       else ctx.text if ctx else ""),
                 reason="fallback" if reason == "fallback" else "handoff", sender=tracker.sender_id,
             )
-    except SQLAlchemyError:
+    except (SQLAlchemyError, KnowledgeError):
         logger.exception("could not store the hand-off ticket")
 
     lines = [lead] if lead else []

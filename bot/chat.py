@@ -100,32 +100,43 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
     return out
 
 
-def _sources(raw: Any) -> list[dict[str, Any]]:
-    """The answer payload's cited sources, each with the fields the contract names."""
-    out = []
-    for s in raw if isinstance(raw, list) else []:
-        if isinstance(s, dict) and isinstance(s.get("short"), str) and s["short"].strip():
-            out.append({k: s[k] for k in _SOURCE_FIELDS if isinstance(s.get(k), (str, int)) and k in s})
-    return out
+def _sources(raw: Any) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The answer payload's cited sources, each with the fields the contract names.
 
-
-def cite_lines(text: str, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The lines of ``text``; a line that cites a source carries that source's index.
-
-    The sources come in the order the text cites them, and each names its own
-    citation (``short``): a line citing one is found by that data, whatever
-    wording the actions put around it.
+    Also maps each kept source's index in the payload to its index in the result,
+    as a malformed source is left out and the lines' indices must follow.
     """
+    out: list[dict[str, Any]] = []
+    index: dict[int, int] = {}
+    for i, s in enumerate(raw if isinstance(raw, list) else []):
+        if isinstance(s, dict) and isinstance(s.get("short"), str) and s["short"].strip():
+            index[i] = len(out)
+            out.append({k: s[k] for k in _SOURCE_FIELDS if isinstance(s.get(k), (str, int)) and k in s})
+    return out, index
+
+
+def _lines(raw: Any, text: str, sources: dict[int, int]) -> list[dict[str, Any]] | None:
+    """The answer payload's ``lines``: ``[{"text", "source"?}]``, checked against the text.
+
+    The actions say which line cites which source; the gateway only checks that
+    the lines are the reply text, and renumbers the sources it passes on
+    (``sources``: payload index → passed-on index; a line citing a dropped source
+    loses the mark). None when the lines are not the text (an older action
+    server): the text is then shown without marked citations, never guessed at.
+    """
+    if not isinstance(raw, list):
+        return None
     lines: list[dict[str, Any]] = []
-    pending = 0
-    for line in text.split("\n"):
-        item: dict[str, Any] = {"text": line}
-        if pending < len(sources) and sources[pending]["short"] in line:
-            item["source"] = pending
-            pending += 1
-        lines.append(item)
-    if pending < len(sources):
-        log.warning("answer cites %d sources but its text names %d of them", len(sources), pending)
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            return None
+        line: dict[str, Any] = {"text": item["text"]}
+        source = item.get("source")
+        if isinstance(source, int) and not isinstance(source, bool) and source in sources:
+            line["source"] = sources[source]
+        lines.append(line)
+    if "\n".join(line["text"] for line in lines) != text:
+        return None
     return lines
 
 
@@ -142,8 +153,9 @@ def convert(messages: list[dict[str, Any]], default_hotline: str = "12393",
     """Rasa REST messages → ``(replies, handoff)`` as the gateway's contract has them.
 
     The actions' custom payloads become data on the reply they follow: an answer
-    brings its ``sources`` (and ``lines`` saying which line cites which), a
-    hand-off its ``handoff``. The text is passed on as the actions wrote it.
+    brings its ``sources`` and its ``lines`` (the text line by line, a citation
+    line carrying its source's index, as the actions marked it), a hand-off its
+    ``handoff``. The text is passed on as the actions wrote it.
     The hand-off's hotline is passed through as routing chose it; only something
     that is not a phone number at all is replaced by ``default_hotline``.
     """
@@ -175,10 +187,14 @@ def convert(messages: list[dict[str, Any]], default_hotline: str = "12393",
             answer = custom["answer"]
             last = replies[-1]
             last["meta"] = answer
-            sources = _sources(answer.get("sources"))
+            sources, index = _sources(answer.get("sources"))
             if sources:
                 last["sources"] = sources
-                last["lines"] = cite_lines(last["text"], sources)
+            lines = _lines(answer.get("lines"), last["text"], index)
+            if lines is not None:
+                last["lines"] = lines
+            elif sources:
+                log.warning("answer payload's lines do not match its text: citations not marked")
     return replies, handoff
 
 

@@ -14,6 +14,8 @@ COPY --chown=1001:0 actions/ actions/
 COPY --chown=1001:0 knowledge/ knowledge/
 COPY --chown=1001:0 hotline/ hotline/
 COPY --chown=1001:0 textproc/ textproc/
+# rasa_sdk loads its plugins from this package: the engine opens and closes with the server.
+COPY --chown=1001:0 rasa_sdk_plugins/ rasa_sdk_plugins/
 ENV PYTHONPATH=/app
 
 USER 1001

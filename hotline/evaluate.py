@@ -5,12 +5,15 @@ service intents (``knowledge/topics.yml``), sends every example to
 ``POST /api/staff/suggest`` and checks whether the expected topic is the first
 suggestion or among the first three. Latency is measured per HTTP request.
 
-By default the console runs in-process (real knowledge base from ``DATABASE_URL``,
-real Rasa at ``--rasa-url``); ``--gateway-url`` measures a running gateway instead
-(log-in with ``STAFF_PASSWORD``). Needs a running Rasa server, so it is not a unit
-test. Writes a Markdown report to ``results/``::
+It talks HTTP to a running gateway (``--gateway-url``, default ``GATEWAY_URL`` or
+http://localhost:8080) and logs in as ``STAFF_USER`` (default ``dev``) with
+``STAFF_PASSWORD``. It imports nothing from the gateway: hotline sits below
+``bot`` in the layering, so it measures the console from outside, as staff use
+it. Needs a running gateway and Rasa, so it is not a unit test. Writes a
+Markdown report to ``results/``::
 
-    python -m hotline.evaluate --holdout tests/nlu_holdout.yml --rasa-url http://localhost:5005
+    python -m bot &   # with Rasa running
+    STAFF_PASSWORD=… python -m hotline.evaluate --holdout tests/nlu_holdout.yml
 """
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ import asyncio
 import datetime as dt
 import os
 import re
-import secrets
 import statistics
 import sys
 import time
@@ -127,37 +129,6 @@ async def _login(base: str, password: str) -> str:
             return (await resp.json())["token"]
 
 
-async def _in_process(args: argparse.Namespace, cases: list[Case]) -> Report:
-    """Start the staff console in this process on a free port, against the real Rasa."""
-    from aiohttp import web
-
-    from bot.rasa_client import RasaClient
-    from bot.staff import standalone_app
-    from knowledge.db import make_engine, make_session_factory
-
-    password = secrets.token_urlsafe(16)
-    os.environ["STAFF_PASSWORD"] = password
-    os.environ.pop("STAFF_PASSWORD_HASH", None)
-    os.environ.setdefault("APP_ENV", "development")
-    engine = make_engine(args.database_url)
-    sessions = make_session_factory(engine)
-    rasa = RasaClient([args.rasa_url], token=os.environ.get("RASA_TOKEN") or None, timeout=args.rasa_timeout)
-    app = standalone_app(sessions, rasa)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        token = await _login(base, password)
-        return await _run(cases, base, token, args.city, args.concurrency)
-    finally:
-        await rasa.close()
-        await runner.cleanup()
-        engine.dispose()
-
-
 def render_markdown(report: Report, args: argparse.Namespace, n_cases: int) -> str:
     """The report: headline figures, per-topic accuracy, and the misses."""
     labels = dict(load_topics()["topics"])
@@ -170,7 +141,7 @@ def render_markdown(report: Report, args: argparse.Namespace, n_cases: int) -> s
         "# Staff console suggestions: accuracy and latency", "",
         f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- held-out file: `{args.holdout}` ({n_cases} service-intent utterances)",
-        f"- target: {'gateway ' + args.gateway_url if args.gateway_url else 'in-process console, Rasa ' + args.rasa_url}",
+        f"- target: gateway {args.gateway_url}",
         f"- city: {args.city or '(none: national answers)'}; concurrency {args.concurrency}", "",
         "| metric | value |", "| --- | --- |",
         f"| top-1 accuracy | {report.top1:.1%} |",
@@ -197,10 +168,8 @@ def render_markdown(report: Report, args: argparse.Namespace, n_cases: int) -> s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hotline.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--holdout", type=Path, default=ROOT / "tests" / "nlu_holdout.yml")
-    parser.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://localhost:5005"))
-    parser.add_argument("--rasa-timeout", type=float, default=10.0)
-    parser.add_argument("--gateway-url", help="measure a running gateway (needs STAFF_PASSWORD)")
-    parser.add_argument("--database-url", default=None, help="default: DATABASE_URL or the embedded SQLite file")
+    parser.add_argument("--gateway-url", default=os.environ.get("GATEWAY_URL", "http://localhost:8080"),
+                        help="the running gateway to measure (log-in: STAFF_USER / STAFF_PASSWORD)")
     parser.add_argument("--city", help="place to answer for (canonical name or alias)")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N utterances")
@@ -213,20 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         print(f"no service-intent examples in {args.holdout}", file=sys.stderr)
         return 1
-    if args.gateway_url:
-        password = os.environ.get("STAFF_PASSWORD")
-        if not password:
-            print("--gateway-url needs STAFF_PASSWORD to log in", file=sys.stderr)
-            return 1
-        base = args.gateway_url.rstrip("/")
+    password = os.environ.get("STAFF_PASSWORD")
+    if not password:
+        print("needs STAFF_PASSWORD (and STAFF_USER unless it is 'dev') to log in to the console",
+              file=sys.stderr)
+        return 1
+    base = args.gateway_url.rstrip("/")
 
-        async def remote() -> Report:
-            return await _run(cases, base, await _login(base, password), args.city, args.concurrency)
+    async def remote() -> Report:
+        return await _run(cases, base, await _login(base, password), args.city, args.concurrency)
 
+    try:
         report = asyncio.run(remote())
-    else:
-        report = asyncio.run(_in_process(args, cases))
-
+    except aiohttp.ClientError as exc:
+        print(f"cannot reach the gateway at {base}: {exc.__class__.__name__}", file=sys.stderr)
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"staff_suggestions_{dt.datetime.now():%Y%m%d_%H%M}.md"
     path.write_text(render_markdown(report, args, len(cases)), encoding="utf-8")

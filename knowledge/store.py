@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from knowledge.answer_service import pick
 from knowledge.errors import EntryNotFound, StoreUnavailable
 from knowledge.models import Entry, Fact, Place
 from knowledge.retrieval import rank
@@ -154,7 +155,10 @@ class KnowledgeStore:
         return topic in self.local_topics().get(place_name, frozenset())
 
     def answer(self, topic: str, place_name: str | None, person_type: str | None = None) -> Answer:
-        """The place's own entry for ``topic`` if it has one, else the national one."""
+        """The place's own entry for ``topic`` if it has one, else the national one.
+
+        Callers answering a resident or staff go through ``knowledge.answer_service``.
+        """
         def query(session):
             for scope, where in (("local", Place.name == place_name), ("national", Place.id == NATIONAL)):
                 if scope == "local" and not place_name:
@@ -163,10 +167,8 @@ class KnowledgeStore:
                     select(Entry).join(Place).where(where, Entry.topic == topic).order_by(Entry.id)
                 ).scalars().all()
                 if rows:
-                    # Prefer the entry written for this person type, then a general one.
-                    best = next((r for r in rows if person_type and person_type in (r.applies_to or ())), None)
-                    best = best or next((r for r in rows if not r.applies_to), rows[0])
-                    return _answer(best, place_name or "", scope)
+                    # The entry rule lives in the answer service, shared with staff suggestions.
+                    return _answer(pick(rows, person_type), place_name or "", scope)
             return None
 
         found = self._run(query)

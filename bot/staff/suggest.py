@@ -2,7 +2,8 @@
 
 Transcripts are messy (no punctuation, homophones, spoken digits), so the text is
 normalised and masked first. The top service intents of Rasa's ranking are mapped
-to the knowledge store's answer for the place. When Rasa is down or slow, a lexical
+to the answer for the place, chosen by the same answer service as the action server
+(``knowledge.answer_service``). When Rasa is down or slow, a lexical
 ranking over the place's entries (``knowledge.retrieval.rank``) stands in, so staff
 still get suggestions.
 """
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge import answer_service
 from knowledge.errors import EntryNotFound
 from knowledge.retrieval import rank
 from knowledge.schema import load_topics
@@ -107,12 +109,9 @@ def retrieval_suggestions(kb: KnowledgeStore, text: str, place: PlaceRef | None,
                           exclude: set[str] = frozenset()) -> list[Suggestion]:
     """Lexical ranking over the place's entries (local first, national for the rest)."""
     labels = topic_labels()
-    answers = [a for a in kb.entries_for_place(place.name if place else None)
-               if a.topic in labels and a.topic not in exclude]
-    # One candidate per topic: the general entry (as KnowledgeStore.answer would pick).
-    by_topic: dict[str, Answer] = {}
-    for a in sorted(answers, key=lambda a: (a.scope != "local", bool(a.applies_to), a.id)):
-        by_topic.setdefault(a.topic, a)
+    # One candidate per topic: the entry the action server would answer with.
+    by_topic = answer_service.answers_by_topic(kb, place.name if place else None,
+                                               topics=set(labels) - set(exclude))
     hits = rank(text, _docs(list(by_topic.values())), fields=("title", "label", "body"),
                 keywords_field="keywords", limit=limit)
     return [Suggestion(h.item.answer.topic, h.item.label, h.score, "retrieval", h.item.answer) for h in hits]
@@ -128,7 +127,7 @@ def _nlu_suggestions(kb: KnowledgeStore, parsed: dict[str, Any], place: PlaceRef
         if topic not in labels or any(s.topic == topic for s in out):
             continue    # control intents (greet, inform…) and nlu_fallback are no answer
         try:
-            answer = kb.answer(topic, place.name if place else None)
+            answer = answer_service.answer_for(kb, topic, place.name if place else None).answer
         except EntryNotFound:
             continue
         out.append(Suggestion(topic, labels[topic], float(item.get("confidence") or 0.0), "nlu", answer))

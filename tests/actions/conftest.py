@@ -29,9 +29,9 @@ def action_db(kb_engine, sqlite_url, monkeypatch):
     """Point the action server's engine at a loaded SQLite knowledge base."""
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     create_schema(kb_engine)
-    common.resources.reset()
+    common.resources.restart()
     yield kb_engine
-    common.resources.reset()
+    common.resources.stop()
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,9 @@ def shared_kb(tmp_path_factory, content):
     create_schema(engine)
     patch = pytest.MonkeyPatch()
     patch.setenv("DATABASE_URL", url)
-    common.resources.reset()
+    common.resources.restart()
     yield KnowledgeStore(make_session_factory(engine))
-    common.resources.reset()
+    common.resources.stop()
     patch.undo()
     engine.dispose()
 

@@ -84,7 +84,7 @@ async def test_plan_figures_are_retrieved_from_the_place_facts(action_db, domain
 
 async def test_database_down_gives_the_hotline(convo, domain, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
-    resources.reset()
+    resources.restart()
     try:
         convo.user("长春怎么参保", "ask_enrolment", [entity("city", "长春市", "长春")])
         messages, _ = await convo.run(answer, domain)
@@ -92,7 +92,7 @@ async def test_database_down_gives_the_hotline(convo, domain, monkeypatch):
         convo.user("要带什么材料", "inform", [entity("aspect", "materials", "材料")])
         follow, _ = await convo.run(inform, domain)
     finally:
-        resources.reset()
+        resources.stop()
     assert texts(messages) == say("errors.store_down") and texts(follow) == say("errors.store_down")
 
 

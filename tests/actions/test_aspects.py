@@ -85,6 +85,11 @@ async def test_each_aspect_comes_from_the_best_source_or_says_none_does(shared_k
                                 label=say(f"aspects.{aspect}.label"), where=where), case
             continue
         assert f"依据：{source.source.short}" in reply, case
+        # Headed as the aspect asked, and by no other aspect's heading.
+        headings = {a: say(f"aspects.{a}.heading", title=local.title) for a in aspects.ASPECTS}
+        if not (aspect == "steps" and mode == "elder"):   # elder steps are read one by one
+            assert headings.pop(aspect) in reply, case
+        assert not [a for a, h in headings.items() if a != aspect and h in reply], case
         if source is not local:
             assert say("follow_up.national_for_place", place=place.name) in reply, case
         if aspect == "steps" and mode == "elder":

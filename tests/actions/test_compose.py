@@ -213,10 +213,17 @@ async def test_the_answer_payload_lists_exactly_the_sources_the_text_cites(share
                     messages, _ = await convo.run(ActionInform(), {})
                     if not any(m.get("custom") for m in messages):
                         continue
-                payload = next(m["custom"]["answer"] for m in messages if m.get("custom"))
-                cited = [line[len("依据："):] for line in texts(messages).splitlines() if line.startswith("依据：")]
+                at = next(i for i, m in enumerate(messages) if (m.get("custom") or {}).get("answer"))
+                payload, text = messages[at]["custom"]["answer"], messages[at - 1]["text"]
+                cited = [line[len("依据："):] for line in text.splitlines() if line.startswith("依据：")]
                 assert [s["short"] for s in payload["sources"]] == cited, (place.name, topic, follow)
                 assert payload["aspect"] == follow
+                # The lines are the text, and the action itself marks which line cites which source.
+                assert "\n".join(line["text"] for line in payload["lines"]) == text
+                marked = [(line["text"], line["source"]) for line in payload["lines"] if "source" in line]
+                assert [i for _, i in marked] == list(range(len(payload["sources"]))), (place.name, topic, follow)
+                for (line, _), s in zip(marked, payload["sources"]):
+                    assert line in {say(k, source=s["short"]) for k in ("answer.source_line", "elder.source_line")}
 
 
 async def test_unclear_words_after_an_answer_ask_which_detail_instead_of_repeating(shared_kb):

@@ -115,14 +115,14 @@ async def test_a_fallback_after_an_understood_message_suggests_again(action_db, 
 
 async def test_fallback_without_database_still_replies(convo, domain, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
-    resources.reset()
+    resources.restart()
     try:
         convo.user("门诊慢特病那个啥", "nlu_fallback", ranking=ranking(("nlu_fallback", 0.45)))
         messages, _ = await convo.run(ActionFallback(), domain)
         convo.user("还是那个", "nlu_fallback", ranking=ranking(("nlu_fallback", 0.45)))
         second, _ = await convo.run(ActionFallback(), domain)
     finally:
-        resources.reset()
+        resources.stop()
     assert messages[0]["buttons"][0]["title"] == LABELS["ask_chronic_disease_outpatient"]
     assert "12393" in second[0]["text"] and handoff_payload(second) is None
 
@@ -134,7 +134,7 @@ async def test_fallback_log_and_hand_off_on_postgresql(postgres_url, content, do
     load(engine, content)
     create_schema(engine)
     monkeypatch.setenv("DATABASE_URL", postgres_url)
-    resources.reset()
+    resources.restart()
     try:
         convo = Conversation(metadata={"city": "正宁县"})
         convo.user("额 那个事 咋说呢", "nlu_fallback", ranking=ranking(("nlu_fallback", 0.45)))
@@ -145,5 +145,5 @@ async def test_fallback_log_and_hand_off_on_postgresql(postgres_url, content, do
         assert tickets.get_by_code(resources.sessions, code).place == "正宁县"
         assert [r.text for r in unanswered_rows()] == ["额 那个事 咋说呢", "就是那个嘛"]
     finally:
-        resources.reset()
+        resources.stop()
         engine.dispose()

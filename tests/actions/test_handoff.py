@@ -3,11 +3,14 @@
 Fallbacks and their hand-off: test_fallback.py."""
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from actions.answers import ActionAnswerTopic
 from actions.common import resources, say
 from actions.dialogue import ActionRepeat
 from actions.handoff import ActionHandoff
 from hotline import tickets
+from hotline.models import Ticket, Unanswered
 from tests.actions.conftest import Conversation, entity
 
 ID_CARD, MOBILE = "11010519491231002X", "13912345678"
@@ -31,12 +34,21 @@ async def test_request_human_files_a_ticket_staff_can_read(action_db, domain):
     payload = handoff_payload(messages)
     assert payload["hotline"] == "12393"
     assert payload["ticket"] in texts(messages)
+    # The ticket as the database holds it (one row, read back by its code).
     ticket = tickets.get_by_code(resources.sessions, payload["ticket"])
     assert ticket.place == "长春市" and ticket.topic == "ask_chronic_disease_outpatient"
     assert ticket.reason == "request_human" and ticket.channel == "web"
+    assert ticket.hotline == payload["hotline"] and ticket.status == "open"
+    with resources.sessions() as session:
+        assert session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
     stored = repr(ticket.transcript) + repr(ticket.slots)
-    assert "长春的慢特病怎么认定" in stored
+    assert "长春的慢特病怎么认定" in stored and ticket.slots.get("city") == "长春市"
     assert ID_CARD not in stored and MOBILE not in stored
+    # The request is also on the staff's list of questions the bot could not settle, masked.
+    with resources.sessions() as session:
+        rows = session.execute(select(Unanswered)).scalars().all()
+    assert [(r.reason, r.place, r.topic) for r in rows] == [("handoff", "长春市", "ask_chronic_disease_outpatient")]
+    assert "转人工" in rows[0].text and ID_CARD not in rows[0].text and MOBILE not in rows[0].text
 
 
 async def test_complaint_answers_and_hands_off(action_db, domain):
@@ -50,12 +62,12 @@ async def test_complaint_answers_and_hands_off(action_db, domain):
 
 async def test_handoff_without_database_still_gives_the_number(convo, domain, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
-    resources.reset()
+    resources.restart()
     try:
         convo.user("转人工", "request_human")
         messages, _ = await convo.run(ActionHandoff(), domain)
     finally:
-        resources.reset()
+        resources.stop()
     assert "12393" in texts(messages) and handoff_payload(messages) is None
 
 

@@ -59,10 +59,18 @@ SOURCE = SOURCE_LINE.format(short=NATIONAL_SOURCE["short"])
 TICKET = "K7M3PQ"
 
 
-def answer_payload(topic: str, city: str | None, entry_id: str, scope: str, sources: list[dict]) -> dict:
-    """The answer as data, in the shape actions/answers.py sends it."""
-    return {"custom": {"answer": {"topic": topic, "city": city, "entry_id": entry_id, "scope": scope,
-                                  "aspect": None, "sources": sources}}}
+def answer_messages(lines: list[str | tuple[str, int]], topic: str, city: str | None, entry_id: str,
+                    scope: str, sources: list[dict], **extra: Any) -> list[dict]:
+    """The answer's text message and its payload, in the shape actions/answers.py sends them.
+
+    ``lines``: a plain line, or ``(line, i)`` for a line citing ``sources[i]``.
+    """
+    data = [{"text": line} if isinstance(line, str) else {"text": line[0], "source": line[1]} for line in lines]
+    text = "\n".join(item["text"] for item in data)
+    return [{"recipient_id": "x", "text": text, **extra},
+            {"recipient_id": "x", "custom": {"answer": {
+                "topic": topic, "city": city, "entry_id": entry_id, "scope": scope, "aspect": None,
+                "sources": sources, "lines": data}}}]
 
 
 @dataclass
@@ -79,10 +87,9 @@ def answer(message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
     sender = "x"
     city = metadata.get("city")
     if "脚本" in message:
-        return [{"recipient_id": sender,
-                 "text": '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">注意安全\n' + SOURCE},
-                {"recipient_id": sender, **answer_payload("ask_remote_care_filing", city, NATIONAL_SOURCE["entry_id"],
-                                                          "national", [NATIONAL_SOURCE])}]
+        return answer_messages(['<script>window.__xss=1</script><img src=x onerror="window.__xss=2">注意安全',
+                                (SOURCE, 0)], "ask_remote_care_filing", city, NATIONAL_SOURCE["entry_id"],
+                               "national", [NATIONAL_SOURCE])
     if "/request_human" in message or "转人工" in message:
         # As actions/handoff.py sends it: the text names hotline and ticket, then the data.
         return [{"recipient_id": sender, "text": "好的，为您转接人工服务。请拨打医保服务热线12393。\n"
@@ -92,25 +99,23 @@ def answer(message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
     if "/ask_remote_care_filing" in message or "异地" in message:
         local = SOURCE_LINE.format(short=LOCAL_SOURCE["short"])
         if metadata.get("mode") == "elder":
-            text = "\n".join(["规划提出，长三角地区的异地就医备案，要能自助办理。", local, "全国通用的办法：",
-                              "第一步：打开国家医保服务平台App，点异地备案。", "说“下一步”，我接着讲。", SOURCE,
-                              "您还可以问我：“要带哪些材料”。"])
+            lines = ["规划提出，长三角地区的异地就医备案，要能自助办理。", (local, 0), "全国通用的办法：",
+                     "第一步：打开国家医保服务平台App，点异地备案。", "说“下一步”，我接着讲。", (SOURCE, 1),
+                     "您还可以问我：“要带哪些材料”。"]
         else:
-            text = "\n".join(["异地就医前先办备案，可以在国家医保服务平台App或当地医保经办机构办理。", local,
-                              "全国通行的办理方式（各地细节以当地规定为准）：",
-                              "1. 在国家医保服务平台APP或国家异地就医备案小程序提交备案", SOURCE])
-        return [{"recipient_id": sender, "text": text,
-                 "buttons": [{"title": "需要什么材料", "payload": "需要什么材料"},
-                             {"title": "转人工", "payload": "/request_human"}]},
-                {"recipient_id": sender, **answer_payload("ask_remote_care_filing", city, LOCAL_SOURCE["entry_id"],
-                                                          "local", [LOCAL_SOURCE, NATIONAL_SOURCE])}]
+            lines = ["异地就医前先办备案，可以在国家医保服务平台App或当地医保经办机构办理。", (local, 0),
+                     "全国通行的办理方式（各地细节以当地规定为准）：",
+                     "1. 在国家医保服务平台APP或国家异地就医备案小程序提交备案", (SOURCE, 1)]
+        return answer_messages(lines, "ask_remote_care_filing", city, LOCAL_SOURCE["entry_id"], "local",
+                               [LOCAL_SOURCE, NATIONAL_SOURCE],
+                               buttons=[{"title": "需要什么材料", "payload": "需要什么材料"},
+                                        {"title": "转人工", "payload": "/request_human"}])
     if "缴费" in message:
         # The citation worded differently from today's "依据：" line, and not last.
-        text = "\n".join(["居民医保一般每年集中缴费一次，可以在税务部门的缴费渠道办理。",
-                          f"（本条出自{PAYMENT_SOURCE['short']}，2024年）", "各地具体渠道请问当地医保部门。"])
-        return [{"recipient_id": sender, "text": text},
-                {"recipient_id": sender, **answer_payload("ask_payment_channels", city, PAYMENT_SOURCE["entry_id"],
-                                                          "national", [PAYMENT_SOURCE])}]
+        lines = ["居民医保一般每年集中缴费一次，可以在税务部门的缴费渠道办理。",
+                 (f"（本条出自{PAYMENT_SOURCE['short']}，2024年）", 0), "各地具体渠道请问当地医保部门。"]
+        return answer_messages(lines, "ask_payment_channels", city, PAYMENT_SOURCE["entry_id"], "national",
+                               [PAYMENT_SOURCE])
     if "按钮" in message:
         return [{"recipient_id": sender, "text": "请选择：",
                  "buttons": [{"title": "连云港市", "payload": '/inform{"city": "连云港市"}'}]}]

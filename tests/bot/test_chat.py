@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bot.chat import cap_length, cite_lines, convert, has_content, reply_lines
+from bot.chat import cap_length, convert, has_content, reply_lines
 from tests.bot.conftest import hold_rate_window
 
 ID_CARD = "320706199001011234"
@@ -83,9 +83,10 @@ async def test_traditional_text_is_normalised(client, rasa_stub):
 
 def test_convert_attaches_answer_and_handoff():
     source = {"scope": "local", "entry_id": "e", "short": "《文件》一", "quote": "原文", "as_of": 2025, "extra": "x"}
+    lines = [{"text": "答案"}, {"text": "依据：《文件》一", "source": 0}]
     replies, handoff = convert([
         {"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}, {"bad": 1}]},
-        {"custom": {"answer": {"topic": "t", "scope": "local", "sources": [source, {"short": 5}]}}},
+        {"custom": {"answer": {"topic": "t", "scope": "local", "sources": [source, {"short": 5}], "lines": lines}}},
         {"text": "请拨打0518-12345。"},
         {"custom": {"handoff": {"hotline": "0518-12345", "ticket": "AB12CD"}}},
         {"image": "http://x/y.png"},
@@ -93,7 +94,7 @@ def test_convert_attaches_answer_and_handoff():
     clean = {k: v for k, v in source.items() if k != "extra"}  # only the contract's fields
     assert replies == [
         {"text": "答案\n依据：《文件》一", "buttons": [{"title": "A", "payload": "/a"}],
-         "meta": {"topic": "t", "scope": "local", "sources": [source, {"short": 5}]},
+         "meta": {"topic": "t", "scope": "local", "sources": [source, {"short": 5}], "lines": lines},
          "sources": [clean], "lines": [{"text": "答案"}, {"text": "依据：《文件》一", "source": 0}]},
         # The hand-off rides on the reply that announces it; its text is the action's only.
         {"text": "请拨打0518-12345。", "handoff": {"hotline": "0518-12345", "ticket": "AB12CD"}},
@@ -104,14 +105,37 @@ def test_convert_attaches_answer_and_handoff():
     assert handoff["hotline"] == "12393"  # not a phone number at all: the default
 
 
-def test_citations_are_found_by_the_sources_data_in_any_wording():
+def _answer(text: str, sources: list, lines) -> list[dict]:
+    return [{"text": text}, {"custom": {"answer": {"topic": "t", "sources": sources, "lines": lines}}}]
+
+
+def test_citation_lines_are_the_actions_data_not_found_in_the_words():
     a, b = {"short": "《甲文件》第一条"}, {"short": "《乙文件》二、备案"}
-    text = "\n".join(["答案，参见《甲文件》。", "出处——《甲文件》第一条", "依据：《别的文件》", "补充", "（来源《乙文件》二、备案）"])
-    lines = cite_lines(text, [a, b])
-    assert [line.get("source") for line in lines] == [None, 0, None, None, 1]
-    assert [line["text"] for line in lines] == text.split("\n")
-    # In the order cited: a later mention of the first source is not its citation line again.
-    assert [line.get("source") for line in cite_lines("《乙文件》二、备案\n《甲文件》第一条", [a, b])] == [None, 0]
+    text = "答案，参见《甲文件》第一条。\n出处甲\n补充\n出处乙"
+    # The first line names a source's citation but is not marked: it stays a plain line;
+    # the marked lines name no citation at all: they are citations because the data says so.
+    marked = [{"text": "答案，参见《甲文件》第一条。"}, {"text": "出处甲", "source": 0}, {"text": "补充"},
+              {"text": "出处乙", "source": 1}]
+    [reply], _ = convert(_answer(text, [a, b], marked))
+    assert reply["lines"] == marked and reply["sources"] == [a, b]
+    # A malformed source is left out and the other's index follows it; its line loses the mark.
+    [reply], _ = convert(_answer(text, [{"short": ""}, b], marked))
+    assert reply["sources"] == [b]
+    assert [line.get("source") for line in reply["lines"]] == [None, None, None, 0]
+
+
+def test_lines_that_are_not_the_text_are_not_used(caplog):
+    """An older action server (no lines) or lines that disagree with the text: no citation is
+    guessed; the text is shown line by line, unmarked, and the mismatch is logged."""
+    a = {"short": "《甲文件》第一条"}
+    text = "答案\n依据：《甲文件》第一条"
+    for lines in (None, [{"text": "答案"}], [{"text": "答案"}, {"text": "依据：《别的》", "source": 0}],
+                  [{"text": "答案"}, {"text": 5, "source": 0}], "答案"):
+        caplog.clear()
+        [reply], _ = convert(_answer(text, [a], lines))
+        assert "lines" not in reply and reply["sources"] == [a]
+        assert reply_lines(reply) == [{"text": "答案"}, {"text": "依据：《甲文件》第一条"}]
+        assert "do not match" in caplog.text
 
 
 def test_the_gateway_code_names_no_source_or_hand_off_wording():
@@ -146,8 +170,9 @@ _value = st.one_of(
     st.lists(st.dictionaries(st.sampled_from(["title", "payload", "x"]), _small_text, max_size=3), max_size=3),
     st.dictionaries(st.sampled_from(["handoff", "answer"]),
                     st.one_of(_small_text, st.dictionaries(
-                        st.sampled_from(["hotline", "ticket", "sources"]),
-                        st.one_of(_small_text, st.lists(st.dictionaries(st.sampled_from(["short", "quote"]),
+                        st.sampled_from(["hotline", "ticket", "sources", "lines"]),
+                        st.one_of(_small_text, st.lists(st.dictionaries(st.sampled_from(["short", "quote", "text",
+                                                                                         "source"]),
                                                                         st.one_of(_small_text, st.integers())),
                                                         max_size=3)))),
                     max_size=2),

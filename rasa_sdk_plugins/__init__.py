@@ -1,0 +1,10 @@
+"""rasa_sdk's plugin package: rasa_sdk imports a top-level package of this name
+and calls :func:`init_hooks` (``rasa_sdk/plugin.py``). Ours ties the database
+engine to the action server's lifecycle (``actions/lifecycle.py``)."""
+from __future__ import annotations
+
+
+def init_hooks(manager) -> None:
+    from actions import lifecycle
+
+    manager.register(lifecycle)
