@@ -26,7 +26,6 @@ values alone (tests), and ``x.problems()`` lists what is wrong with them.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import re
 import secrets
@@ -48,7 +47,6 @@ MIN_API_KEY_CHARS = 24
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
-log = logging.getLogger(__name__)
 S = TypeVar("S", bound="Settings")
 
 

@@ -132,6 +132,8 @@ def create_app(settings: GatewaySettings | None = None, forget: Forget = default
     elif settings.problems():
         raise SettingsError(settings.problems())
     settings = settings.with_secret()
+    for warning in settings.warnings():
+        log.warning("%s", warning)
     wording = Wording.load()
 
     # Audio uploads are the largest bodies; JSON and WeChat handlers read less.

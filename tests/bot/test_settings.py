@@ -36,6 +36,15 @@ def test_create_app_refuses_settings_production_would_not_accept():
         create_app(plaintext_wechat)
 
 
+def test_create_app_says_which_settings_production_ignores(caplog):
+    production = GatewaySettings(app_env="production", rasa_token="t", gateway_secret="s" * 40,
+                                 staff_password="shared-password")
+    with caplog.at_level("WARNING", logger="bot.app"):
+        create_app(production)
+    assert any("STAFF_PASSWORD" in r.getMessage() and "ignored" in r.getMessage() for r in caplog.records)
+    assert "shared-password" not in caplog.text
+
+
 def test_development_secret_is_kept_in_a_private_file(tmp_path):
     path = tmp_path / "var" / "gateway-secret"
     first = GatewaySettings.load({"GATEWAY_SECRET_FILE": str(path)})
