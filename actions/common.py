@@ -6,7 +6,6 @@ import asyncio
 import functools
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from knowledge.db import make_engine, make_session_factory
 from knowledge.errors import StoreUnavailable
 from knowledge.schema import load_topics
 from knowledge.store import KnowledgeStore, PlaceRef
+from settings import ActionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ WORDING_FILE = WORDING_DIR / "actions.yml"
 # The hand-off wording is shared with the hotline side, so it lives in hotline.yml.
 HOTLINE_WORDING_FILE = WORDING_DIR / "hotline.yml"
 ELDER = "elder"
-_TRUE = {"1", "true", "yes", "on"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,18 +52,13 @@ def say(key: str, **values: Any) -> str:
     return node.format(**values)
 
 
-def flag(name: str) -> bool:
-    """A deployment setting that is off unless the environment turns it on."""
-    return (os.environ.get(name) or "").strip().lower() in _TRUE
-
-
 # What the deployment really does after a hand-off (see knowledge/wording/hotline.yml).
 def transcript_visible() -> bool:
-    return flag("HANDOFF_TRANSCRIPT_VISIBLE")
+    return ActionSettings.from_env().handoff_transcript_visible
 
 
 def callback_promised() -> bool:
-    return flag("HANDOFF_CALLBACK")
+    return ActionSettings.from_env().handoff_callback
 
 
 @functools.lru_cache(maxsize=1)

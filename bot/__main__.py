@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import create_app
-from bot.settings import Settings, SettingsError
+from settings import GatewaySettings, SettingsError
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -22,7 +22,7 @@ class AccessLogger(AbstractAccessLogger):
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.from_env()
+        settings = GatewaySettings.load()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

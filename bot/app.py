@@ -20,7 +20,6 @@ from bot.middleware import errors, security_headers
 from bot.places import PlaceDirectory
 from bot.privacy import Forget, PrivacyDesk, default_forget
 from bot.rasa_client import RasaClient
-from bot.settings import Settings, SettingsError
 from bot.voice import routes as voice_routes
 from bot.voice.asr import make_recognizer
 from bot.voice.tts import EspeakSynthesizer
@@ -28,14 +27,15 @@ from bot.wording import Wording
 from knowledge.db import make_engine, make_session_factory
 from knowledge.errors import StoreUnavailable
 from knowledge.store import KnowledgeStore
+from settings import GatewaySettings, SettingsError
 
 log = logging.getLogger(__name__)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     """Engine, sessions and knowledge store for the app's lifetime."""
-    settings: Settings = app[keys.SETTINGS]
-    engine = make_engine(settings.database_url)
+    settings = app[keys.SETTINGS]
+    engine = make_engine(settings.database)
     sessions = make_session_factory(engine)
     store = KnowledgeStore(sessions)
     keys.put(app, keys.DB_ENGINE, engine)
@@ -115,17 +115,19 @@ def _setup_staff(app: web.Application) -> None:
     app.add_subapp("/api/staff", api)
 
 
-def create_app(settings: Settings | None = None, forget: Forget = default_forget) -> web.Application:
-    """Build the gateway. ``settings`` default: :meth:`Settings.from_env`.
+def create_app(settings: GatewaySettings | None = None, forget: Forget = default_forget) -> web.Application:
+    """Build the gateway. ``settings`` default: :meth:`GatewaySettings.load`.
 
     ``forget`` deletes one sender's records ("删除我的记录"); by default
     ``retention.forget_sender``.
     """
     if settings is None:
-        settings = Settings.from_env()
+        settings = GatewaySettings.load()
     elif settings.problems():
         raise SettingsError(settings.problems())
     settings = settings.with_secret()
+    for warning in settings.warnings():
+        log.warning("%s", warning)
     wording = Wording.load()
 
     # Audio uploads are the largest bodies; JSON and WeChat handlers read less.

@@ -23,7 +23,6 @@ from textproc import mask_pii, normalize
 log = logging.getLogger(__name__)
 
 MODES = ("standard", "elder")
-CHANNELS = ("web", "wechat", "api")
 # A hotline as routing data may name it: digits, perhaps an area code and dashes.
 _PHONE = re.compile(r"^\d[\d-]{2,19}$")
 # Where a long text may be cut without breaking a sentence (or at least a clause).

@@ -1,8 +1,7 @@
-"""Keys of the gateway's ``web.Application`` state.
+"""Typed keys of the gateway's ``web.Application`` state (``web.AppKey``).
 
-The first five are a contract with other packages (``bot.staff`` reads them) and
-are plain strings, as the architecture names them; the rest are the gateway's
-own and use typed ``web.AppKey`` as aiohttp recommends.
+``SETTINGS``, ``RASA``, ``DB_ENGINE``, ``DB_SESSIONS`` and ``KNOWLEDGE`` are also read
+by ``bot.staff``; import these keys rather than spelling a name.
 """
 from __future__ import annotations
 
@@ -11,22 +10,24 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 
 from bot.chat import ChatPipeline
 from bot.identity import ProxyPolicy, Pseudonyms, SessionSigner
 from bot.kvstore import KeyValueStore
+from bot.rasa_client import RasaClient
 from bot.voice.asr import SpeechRecognizer
 from bot.voice.tts import EspeakSynthesizer
 from bot.wording import Wording
+from knowledge.store import KnowledgeStore
+from settings import GatewaySettings
 
-# Contract keys (strings).
-SETTINGS = "settings"          # bot.settings.Settings
-RASA = "rasa"                  # bot.rasa_client.RasaClient
-DB_ENGINE = "db_engine"        # sqlalchemy Engine
-DB_SESSIONS = "db_sessions"    # sqlalchemy sessionmaker
-KNOWLEDGE = "knowledge"        # knowledge.store.KnowledgeStore
-
-# The gateway's own keys.
+SETTINGS = web.AppKey("settings", GatewaySettings)
+RASA = web.AppKey("rasa", RasaClient)
+DB_ENGINE = web.AppKey("db_engine", Engine)
+DB_SESSIONS = web.AppKey("db_sessions", sessionmaker)
+KNOWLEDGE = web.AppKey("knowledge", KnowledgeStore)
 WORDING = web.AppKey("wording", Wording)
 STORE = web.AppKey("store", KeyValueStore)
 CHAT = web.AppKey("chat", ChatPipeline)
@@ -41,17 +42,22 @@ SESSIONS = web.AppKey("sessions", SessionSigner)
 PSEUDONYMS = web.AppKey("pseudonyms", Pseudonyms)
 PROXY_POLICY = web.AppKey("proxy_policy", ProxyPolicy)
 
+# TRANSITIONAL: the staff console of this tree still reads these five by string name
+# (bot/staff/routes.py, being rewritten separately). Delete this table and the two
+# lines using it in put() once bot/staff reads the keys above.
+_STAFF_STRING_NAMES = {SETTINGS: "settings", RASA: "rasa", DB_ENGINE: "db_engine",
+                       DB_SESSIONS: "db_sessions", KNOWLEDGE: "knowledge"}
 
-def put(app: web.Application, key: Any, value: Any) -> None:
+
+def put(app: web.Application, key: web.AppKey[Any], value: Any) -> None:
     """Set app state, also from a ``cleanup_ctx`` (aiohttp's own documented pattern).
 
-    aiohttp warns on string keys and on state set after the app is frozen; both
-    are intended here (contract keys; resources opened at start-up), so only
-    those two warnings are silenced, and only for this assignment.
+    aiohttp warns about state set after the app is frozen; that is intended for
+    resources opened at start-up, so only that warning is silenced, only here.
     """
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
         warnings.filterwarnings("ignore", message="Changing state of started", category=DeprecationWarning)
         app[key] = value
-
-
+        if key in _STAFF_STRING_NAMES:
+            warnings.simplefilter("ignore", web.NotAppKeyWarning)
+            app[_STAFF_STRING_NAMES[key]] = value

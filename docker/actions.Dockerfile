@@ -3,13 +3,14 @@ FROM rasa/rasa-sdk:3.6.2
 
 USER root
 WORKDIR /app
-# The SDK image has no database drivers or our text tools; pinned as in
+# The SDK image has no database drivers, pydantic (settings.py) or our text tools; pinned as in
 # requirements.lock.
 COPY requirements.lock /tmp/requirements.lock
 RUN python -m pip install --no-cache-dir -c /tmp/requirements.lock \
-      SQLAlchemy PyYAML jieba opencc psycopg2-binary \
+      SQLAlchemy PyYAML jieba opencc psycopg2-binary pydantic \
  && rm /tmp/requirements.lock
 
+COPY --chown=1001:0 settings.py settings.py
 COPY --chown=1001:0 actions/ actions/
 COPY --chown=1001:0 knowledge/ knowledge/
 COPY --chown=1001:0 hotline/ hotline/

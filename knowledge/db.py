@@ -1,20 +1,18 @@
 """Database engine and sessions shared by the knowledge base and hand-off tickets."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-ROOT = Path(__file__).resolve().parent.parent
-# Embedded default: a SQLite file beside the code, so `make run` needs no server.
-DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'assistant.db'}"
+from settings import Settings
 
 
 def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    """``DATABASE_URL``, else the embedded SQLite file (see :mod:`settings`)."""
+    return Settings.from_env().database
 
 
 def make_engine(url: str | None = None) -> Engine:

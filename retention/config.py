@@ -14,13 +14,10 @@
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Optional
 
-ROOT = Path(__file__).resolve().parent.parent
-EMBEDDED_TRACKER_URL = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
+from settings import Settings, SettingsError
 
 
 class RetentionConfigError(ValueError):
@@ -34,52 +31,22 @@ class RetentionSettings:
     ticket_days: int = 365
     audit_days: int = 365
     interval_hours: float = 24.0
-    database_url: str | None = None        # None: knowledge.db's default
-    tracker_url: str | None = None
+    database_url: Optional[str] = None        # None: knowledge.db's default
+    tracker_url: Optional[str] = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "RetentionSettings":
-        env = os.environ if env is None else env
-
-        def days(name: str, default: int) -> int:
-            raw = (env.get(name) or "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise RetentionConfigError(f"{name} must be a whole number of days, got {raw!r}") from None
-            if value < 1:
-                raise RetentionConfigError(f"{name} must be at least 1 day, got {raw!r}")
-            return value
-
-        conversation = days("CONVERSATION_RETENTION_DAYS", cls.conversation_days)
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "RetentionSettings":
+        """The periods and stores of :class:`settings.Settings` (read from ``env``)."""
         try:
-            interval = float((env.get("RETENTION_INTERVAL_HOURS") or "").strip() or cls.interval_hours)
-        except ValueError:
-            raise RetentionConfigError("RETENTION_INTERVAL_HOURS must be a number of hours") from None
-        if interval <= 0:
-            raise RetentionConfigError("RETENTION_INTERVAL_HOURS must be positive")
-        database_url = _sqlalchemy_url((env.get("DATABASE_URL") or "").strip() or None)
-        tracker_url = _sqlalchemy_url((env.get("TRACKER_DATABASE_URL") or "").strip() or None)
-        if tracker_url is None:
-            production = (env.get("APP_ENV") or "").strip().lower() in ("production", "prod")
-            if production and database_url and not database_url.startswith("sqlite"):
-                tracker_url = database_url
-            else:
-                tracker_url = EMBEDDED_TRACKER_URL
+            settings = Settings.from_env(env)
+        except SettingsError as exc:
+            raise RetentionConfigError(str(exc)) from None
         return cls(
-            conversation_days=conversation,
-            unanswered_days=days("UNANSWERED_RETENTION_DAYS", conversation),
-            ticket_days=days("TICKET_RETENTION_DAYS", cls.ticket_days),
-            audit_days=days("AUDIT_RETENTION_DAYS", cls.audit_days),
-            interval_hours=interval,
-            database_url=database_url,
-            tracker_url=tracker_url,
+            conversation_days=settings.conversation_retention_days,
+            unanswered_days=settings.unanswered_days,
+            ticket_days=settings.resolved_ticket_retention_days,
+            audit_days=settings.audit_retention_days,
+            interval_hours=settings.retention_interval_hours,
+            database_url=settings.database_url,
+            tracker_url=settings.tracker_url,
         )
-
-
-def _sqlalchemy_url(url: str | None) -> str | None:
-    if url and url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://"):]
-    return url

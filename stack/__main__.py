@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from stack.config import DEFAULT_MODEL, ROOT, StackConfig, StackConfigError
+from stack.config import DEFAULT_MODEL, ROOT, StackConfig, StackConfigError, read_settings
 from stack.process import ProcessFailed, tail
 from stack.runner import Stack, describe
 
@@ -67,6 +67,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        given = read_settings(os.environ)
+    except StackConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start actions, Rasa server(s) and the gateway")
@@ -75,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
                           "RASA_TOKEN required)")
     run.add_argument("--rasa-servers", type=int, default=1, metavar="N")
     # Ports default to the environment (GATEWAY_PORT, ACTION_PORT, RASA_PORT), then the usual ones.
-    run.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT") or 8080))
-    run.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTION_PORT") or 5055))
-    run.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT") or 5005),
+    run.add_argument("--gateway-port", type=int, default=given.gateway_port)
+    run.add_argument("--actions-port", type=int, default=given.action_port)
+    run.add_argument("--rasa-port", type=int, default=given.rasa_port,
                      help="first Rasa port; server i listens on rasa-port + i")
     run.add_argument("--model", default=str(DEFAULT_MODEL))
     run.add_argument("--load-knowledge", action="store_true",

@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from settings import SettingsError, StackSettings, api_key_of, parse_api_keys, sqlalchemy_url
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "models" / "assistant.tar.gz"
 GATEWAY_VENV = ".venv-gateway"
@@ -51,8 +53,6 @@ PRODUCTION_ENDPOINT_VARS = (
 
 # The key id of the stack's own API key: Rasa senders are ``api:stack:<sender>``.
 STACK_KEY_ID = "stack"
-# The gateway refuses shorter secrets (bot/settings.py).
-MIN_GATEWAY_SECRET_CHARS = 32
 _process_key: list[str] = []
 
 
@@ -62,7 +62,7 @@ def stack_api_key() -> str:
     One per process, so a test or benchmark and the stacks it starts agree without
     passing the secret around; ``STACK_API_KEY`` fixes it across processes.
     """
-    configured = os.environ.get("STACK_API_KEY")
+    configured = read_settings(os.environ).stack_api_key
     if configured:
         return configured
     if not _process_key:
@@ -75,17 +75,16 @@ def rasa_sender(sender: str) -> str:
     return f"api:{STACK_KEY_ID}:{sender}"
 
 
-def _key_in(api_keys: str | None, key_id: str) -> str | None:
-    """The secret of ``key_id`` in an ``API_KEYS`` value (``id:secret,…``)."""
-    for item in (api_keys or "").split(","):
-        name, sep, secret = item.strip().partition(":")
-        if sep and name.strip() == key_id and secret.strip():
-            return secret.strip()
-    return None
-
-
 class StackConfigError(ValueError):
     """The stack cannot start with this configuration (message says what to set)."""
+
+
+def read_settings(environ) -> StackSettings:
+    """The typed variables of ``environ``; a malformed one is a :class:`StackConfigError`."""
+    try:
+        return StackSettings.read(environ)
+    except SettingsError as exc:
+        raise StackConfigError(str(exc)) from None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -130,13 +129,6 @@ def redis_pieces(url: str) -> dict[str, str]:
         "REDIS_DB": db,
         "REDIS_PASSWORD": unquote(parts.password or ""),
     }
-
-
-def sqlalchemy_url(url: str) -> str:
-    """``postgres://`` (Heroku/libpq style) is not a SQLAlchemy 1.4 dialect name."""
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://") :]
-    return url
 
 
 @dataclass
@@ -195,11 +187,11 @@ class StackConfig:
         gateway_python = ROOT / GATEWAY_VENV / "bin" / "python"
         self.gateway_python = self.gateway_python or (
             str(gateway_python) if gateway_python.exists() else self.python)
-        self.api_key = (self.api_key or _key_in(self.lookup("API_KEYS"), STACK_KEY_ID)
-                        or stack_api_key())
+        given = self.settings
+        self.api_key = (self.api_key or api_key_of(given.api_keys, STACK_KEY_ID)
+                        or given.stack_api_key or stack_api_key())
         if self.production:
-            self.gateway_secret = (self.gateway_secret or self.lookup("GATEWAY_SECRET")
-                                   or secrets.token_hex(32))
+            self.gateway_secret = self.gateway_secret or given.gateway_secret or secrets.token_hex(32)
 
     @classmethod
     def for_tests(cls, **kwargs) -> "StackConfig":
@@ -212,10 +204,10 @@ class StackConfig:
 
     # -- derived values -------------------------------------------------
 
-    def lookup(self, name: str, default: str | None = None) -> str | None:
-        """A setting from ``env`` first, then the inherited environment."""
-        value = self.env.get(name, os.environ.get(name))
-        return value if value not in (None, "") else default
+    @property
+    def settings(self) -> StackSettings:
+        """The variables as given: ``env`` first, then the inherited environment."""
+        return read_settings({**os.environ, **self.env})
 
     @property
     def action_server_url(self) -> str:
@@ -231,7 +223,7 @@ class StackConfig:
 
     @property
     def rasa_token(self) -> str | None:
-        return self.lookup("RASA_TOKEN")
+        return self.settings.rasa_token
 
     @property
     def api_headers(self) -> dict[str, str]:
@@ -241,7 +233,7 @@ class StackConfig:
     @property
     def gateway_secret_generated(self) -> bool:
         """True when production runs on a secret made up for this run."""
-        return self.production and not self.lookup("GATEWAY_SECRET")
+        return self.production and not self.settings.gateway_secret
 
     def check(self) -> None:
         """Fail fast, before any process starts, with what to set."""
@@ -251,19 +243,12 @@ class StackConfig:
                 f"trained model {self.model} is missing: run `make train` "
                 "(rasa train --fixed-model-name assistant --out models)"
             )
-        if self.production:
-            if not self.rasa_token:
-                problems.append("RASA_TOKEN must be set in production (Rasa's --auth-token)")
-            url = self.lookup("DATABASE_URL")
-            if not url and not self.lookup("POSTGRES_HOST"):
-                problems.append("production needs DATABASE_URL (PostgreSQL) or POSTGRES_*")
-            elif url and not urlsplit(url).scheme.startswith("postgres"):
-                problems.append(f"production needs PostgreSQL, DATABASE_URL is {urlsplit(url).scheme}")
-            if not self.lookup("REDIS_URL") and not self.lookup("REDIS_HOST"):
-                problems.append("production needs REDIS_URL (Redis lock store)")
-            if len(self.gateway_secret) < MIN_GATEWAY_SECRET_CHARS:
-                problems.append(f"GATEWAY_SECRET must be at least {MIN_GATEWAY_SECRET_CHARS} "
-                                "characters (e.g. `openssl rand -hex 32`)")
+        # The rules of settings.py, on exactly what the processes will be given.
+        given = read_settings(self.base_env())
+        if given.production != self.production:
+            problems.append("APP_ENV=production needs `python -m stack run --production` "
+                            "(PostgreSQL tracker store, Redis lock store)")
+        problems.extend(given.problems())
         if len(self.api_key) < 24:
             problems.append("the stack's API key (STACK_API_KEY or stack: in API_KEYS) "
                             "must be at least 24 characters")
@@ -297,8 +282,8 @@ class StackConfig:
         env.setdefault("PYTHONUNBUFFERED", "1")
         env["ACTION_SERVER_URL"] = self.action_server_url
         # The stack's own API key beside any the operator configured.
-        keys = [k.strip() for k in env.get("API_KEYS", "").split(",")
-                if k.strip() and k.strip().partition(":")[0].strip() != STACK_KEY_ID]
+        keys = [f"{name}:{key}" if name else key
+                for name, key in parse_api_keys(env.get("API_KEYS", "")) if name != STACK_KEY_ID]
         env["API_KEYS"] = ",".join(keys + [f"{STACK_KEY_ID}:{self.api_key}"])
         if self.production:
             env["GATEWAY_SECRET"] = self.gateway_secret

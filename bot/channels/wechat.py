@@ -30,8 +30,8 @@ from bot import keys
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
 from bot.chat import ChatPipeline, ChatResult, reply_lines, sender_tag
 from bot.identity import Pseudonyms
-from bot.settings import Settings
 from bot.wording import Wording
+from settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def render_result(result: ChatResult, wording: Wording) -> str:
 class WeChatChannel:
     """Handlers for ``GET``/``POST /wechat`` of one Official Account."""
 
-    def __init__(self, settings: Settings, pipeline: ChatPipeline, wording: Wording,
+    def __init__(self, settings: GatewaySettings, pipeline: ChatPipeline, wording: Wording,
                  api: WeChatApi | None, store, tasks: set[asyncio.Task], pseudonyms: Pseudonyms):
         self.settings = settings
         self.pseudonyms = pseudonyms

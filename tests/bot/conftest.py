@@ -5,7 +5,6 @@ The tests are written for ``asyncio_mode = auto`` (set in the root pytest.ini).
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -16,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from bot.__main__ import AccessLogger
 from bot.app import create_app
-from bot.settings import Settings
 from knowledge.db import make_engine
 from knowledge.models import Base, Place
+from settings import GatewaySettings
 from tests.bot import stub_rasa
 
 PLACES = [
@@ -90,9 +89,9 @@ API_KEY_ID, API_KEY = "cityapp", "cityapp-test-key-0123456789abcdef"
 
 
 @pytest.fixture
-def settings(kb_url: str, rasa_stub) -> Settings:
+def settings(kb_url: str, rasa_stub) -> GatewaySettings:
     url, _ = rasa_stub
-    return Settings(rasa_urls=(url,), database_url=kb_url, rasa_timeout=1.5,
+    return GatewaySettings(rasa_urls=(url,), database_url=kb_url, rasa_timeout=1.5,
                     action_server_url="http://127.0.0.1:9", rate_limit_per_minute=100,
                     api_keys=((API_KEY_ID, API_KEY),))
 
@@ -106,10 +105,10 @@ def make_client(aiohttp_client):
     ``session=False``. ``forget=`` replaces ``retention.forget_sender``.
     """
 
-    async def make(settings: Settings, session: bool = True, forget=None, headers=None,
+    async def make(settings: GatewaySettings, session: bool = True, forget=None, headers=None,
                    **overrides) -> "aiohttp.test_utils.TestClient":  # noqa: F821
         kwargs = {"forget": forget} if forget is not None else {}
-        app: web.Application = create_app(dataclasses.replace(settings, **overrides), **kwargs)
+        app: web.Application = create_app(settings.replace(**overrides), **kwargs)
         # The access log `python -m bot` writes (no query strings: openids live there).
         server = TestServer(app)
         await server.start_server(access_log_class=AccessLogger)

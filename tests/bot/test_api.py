@@ -124,10 +124,24 @@ async def test_wrong_method_is_json_405(client):
 
 
 async def test_app_keys_follow_the_contract(client):
+    """The state other packages read (bot.staff) sits under typed keys, with those types."""
+    from aiohttp import web
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import sessionmaker
+
+    from bot import keys
+    from bot.rasa_client import RasaClient
+    from knowledge.store import KnowledgeStore
+    from settings import GatewaySettings
+
     app = client.server.app
-    for key in ("settings", "rasa", "db_engine", "db_sessions", "knowledge"):
-        assert app[key] is not None
-    assert [p.name for p in app["knowledge"].places()][:1]
+    for key, kind in [(keys.SETTINGS, GatewaySettings), (keys.RASA, RasaClient), (keys.DB_ENGINE, Engine),
+                      (keys.DB_SESSIONS, sessionmaker), (keys.KNOWLEDGE, KnowledgeStore)]:
+        assert isinstance(key, web.AppKey) and isinstance(app[key], kind), key
+    assert [p.name for p in app[keys.KNOWLEDGE].places()][:1]
+    # No state under plain string names, but for the staff console's transitional copies.
+    transitional = set(getattr(keys, "_STAFF_STRING_NAMES", {}).values())
+    assert {k for k in app if isinstance(k, str)} <= transitional
 
 
 async def test_unexpected_error_is_logged_and_answered_with_hotline(client, caplog):

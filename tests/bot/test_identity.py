@@ -17,7 +17,7 @@ import pytest
 
 from bot import keys
 from bot.identity import COOKIE_NAME, ProxyPolicy, SessionSigner, match_api_key
-from bot.settings import Settings
+from settings import GatewaySettings
 from tests.bot.conftest import API_KEY, API_KEY_ID, answers, hold_rate_window
 
 
@@ -246,7 +246,7 @@ async def test_forwarded_address_is_believed_only_from_a_configured_proxy(make_c
     ("10.0.0.5", "2001:db8::1", "2001:db8::1"),
 ])
 def test_proxy_policy(peer, header, expected):
-    policy = ProxyPolicy(Settings(trusted_proxies=("10.0.0.0/8",)).proxy_networks)
+    policy = ProxyPolicy(GatewaySettings(trusted_proxies=("10.0.0.0/8",)).proxy_networks)
     assert policy.client(peer, header) == expected
 
 

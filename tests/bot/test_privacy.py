@@ -71,11 +71,11 @@ async def test_notice_once_per_integrator_sender(api_client):
 
 
 def test_retention_figures_come_from_the_environment():
-    from bot.settings import Settings
+    from settings import GatewaySettings
 
-    s = Settings.from_env({"CONVERSATION_RETENTION_DAYS": "30", "TICKET_RETENTION_DAYS": "400"})
+    s = GatewaySettings.from_env({"CONVERSATION_RETENTION_DAYS": "30", "TICKET_RETENTION_DAYS": "400"})
     assert (s.conversation_retention_days, s.resolved_ticket_retention_days) == (30, 400)
-    s = Settings.from_env({})
+    s = GatewaySettings.from_env({})
     assert (s.conversation_retention_days, s.resolved_ticket_retention_days) == (180, 365)
 
 

@@ -83,10 +83,8 @@ async def wechat_api(aiohttp_server):
 
 @pytest.fixture
 def wechat_settings(settings, wechat_api):
-    import dataclasses
-
-    return dataclasses.replace(settings, wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret="appsecret",
-                               wechat_city="连云港市", wechat_api_base=wechat_api.url, wechat_reply_budget=1.0)
+    return settings.replace(wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret="appsecret",
+                            wechat_city="连云港市", wechat_api_base=wechat_api.url, wechat_reply_budget=1.0)
 
 
 @pytest.fixture

@@ -169,9 +169,14 @@ def test_settings_from_env():
     assert s.tracker_url == s.database_url == "postgresql://u:p@db/medins"
     s = RetentionSettings.from_env({"TRACKER_DATABASE_URL": "sqlite:////tmp/t.db"})
     assert s.tracker_url == "sqlite:////tmp/t.db"
-    for bad in ({"CONVERSATION_RETENTION_DAYS": "0"}, {"TICKET_RETENTION_DAYS": "a year"},
-                {"RETENTION_INTERVAL_HOURS": "-1"}):
-        with pytest.raises(RetentionConfigError):
+    # APP_ENV means what it means to the gateway (settings.py): any case, nothing else.
+    s = RetentionSettings.from_env({"APP_ENV": "Production", "DATABASE_URL": "postgresql://u@db/m"})
+    assert s.tracker_url == "postgresql://u@db/m"
+    for bad, name in (({"CONVERSATION_RETENTION_DAYS": "0"}, "CONVERSATION_RETENTION_DAYS"),
+                      ({"TICKET_RETENTION_DAYS": "a year"}, "TICKET_RETENTION_DAYS"),
+                      ({"RETENTION_INTERVAL_HOURS": "-1"}, "RETENTION_INTERVAL_HOURS"),
+                      ({"APP_ENV": "prod"}, "APP_ENV")):
+        with pytest.raises(RetentionConfigError, match=name):
             RetentionSettings.from_env(bad)
 
 

@@ -180,7 +180,7 @@ async def test_stack_runs_the_retention_purge_on_its_own_tracker(tmp_path: Path)
 def test_the_gateway_accepts_the_stacks_key_beside_the_operators(tmp_path: Path) -> None:
     """/api/chat takes a sender only with an API key: the stack registers its own."""
     from bot.identity import match_api_key
-    from bot.settings import Settings
+    from settings import GatewaySettings as Settings
 
     operator = "cityapp:" + "c" * 30
     config = StackConfig.for_tests(var_dir=tmp_path, env={"API_KEYS": operator})
@@ -197,7 +197,7 @@ def test_the_gateway_accepts_the_stacks_key_beside_the_operators(tmp_path: Path)
 
 
 def test_production_signs_sessions_with_a_long_enough_secret(tmp_path: Path, monkeypatch) -> None:
-    from bot.settings import Settings
+    from settings import GatewaySettings as Settings
 
     monkeypatch.delenv("GATEWAY_SECRET", raising=False)
     model = tmp_path / "m.tar.gz"
@@ -228,3 +228,27 @@ def test_a_token_starting_with_a_dash_reaches_rasa_as_the_token(tmp_path: Path) 
     parser.add_argument("-t", "--auth-token")
     args, _ = parser.parse_known_args(rasa.argv[2:])
     assert args.auth_token == "-abc123"
+
+
+def test_app_env_production_needs_the_production_stack(tmp_path: Path) -> None:
+    """APP_ENV means what it means in the gateway: no production gateway on embedded stores."""
+    model = tmp_path / "m.tar.gz"
+    model.write_bytes(b"")
+    config = StackConfig.for_tests(model=model, var_dir=tmp_path, env={"APP_ENV": "Production"})
+    with pytest.raises(StackConfigError, match="needs `python -m stack run --production`"):
+        config.check()
+    with pytest.raises(StackConfigError, match="APP_ENV: must be one of development, production"):
+        StackConfig.for_tests(model=model, var_dir=tmp_path, env={"APP_ENV": "prod"}).check()
+
+
+def test_python_m_stack_names_a_malformed_variable(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from stack.config import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GATEWAY_PORT": "eighty"}
+    proc = subprocess.run([sys.executable, "-m", "stack", "run", "--var-dir", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2 and "GATEWAY_PORT: value is not a valid integer" in proc.stderr
+    assert "Traceback" not in proc.stderr
