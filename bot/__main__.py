@@ -23,10 +23,11 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = GatewaySettings.load()
+        app = create_app(settings)   # also refuses what only the gateway can check (STAFF_PASSWORD_HASH)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
+    web.run_app(app, host=settings.gateway_host, port=settings.gateway_port,
                 access_log_class=AccessLogger, print=None)
     return 0
 

@@ -110,9 +110,7 @@ def _setup_staff(app: web.Application) -> None:
     (two sub-apps sharing handlers and middleware, see ``bot.staff.console``)."""
     from bot import staff
 
-    pages, api = staff.subapps(app)
-    app.add_subapp("/staff", pages)
-    app.add_subapp("/api/staff", api)
+    staff.setup(app)   # reads keys.SETTINGS: set it first
 
 
 def create_app(settings: GatewaySettings | None = None, forget: Forget = default_forget) -> web.Application:

@@ -1,7 +1,7 @@
 """Typed keys of the gateway's ``web.Application`` state (``web.AppKey``).
 
-``SETTINGS``, ``RASA``, ``DB_ENGINE``, ``DB_SESSIONS`` and ``KNOWLEDGE`` are also read
-by ``bot.staff``; import these keys rather than spelling a name.
+The staff console (``bot.staff``) reads the same keys through ``request.config_dict``;
+import these keys rather than spelling a name: no state lives under a string.
 """
 from __future__ import annotations
 
@@ -42,12 +42,6 @@ SESSIONS = web.AppKey("sessions", SessionSigner)
 PSEUDONYMS = web.AppKey("pseudonyms", Pseudonyms)
 PROXY_POLICY = web.AppKey("proxy_policy", ProxyPolicy)
 
-# TRANSITIONAL: the staff console of this tree still reads these five by string name
-# (bot/staff/routes.py, being rewritten separately). Delete this table and the two
-# lines using it in put() once bot/staff reads the keys above.
-_STAFF_STRING_NAMES = {SETTINGS: "settings", RASA: "rasa", DB_ENGINE: "db_engine",
-                       DB_SESSIONS: "db_sessions", KNOWLEDGE: "knowledge"}
-
 
 def put(app: web.Application, key: web.AppKey[Any], value: Any) -> None:
     """Set app state, also from a ``cleanup_ctx`` (aiohttp's own documented pattern).
@@ -58,6 +52,3 @@ def put(app: web.Application, key: web.AppKey[Any], value: Any) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Changing state of started", category=DeprecationWarning)
         app[key] = value
-        if key in _STAFF_STRING_NAMES:
-            warnings.simplefilter("ignore", web.NotAppKeyWarning)
-            app[_STAFF_STRING_NAMES[key]] = value

@@ -93,7 +93,13 @@ def test_values_are_parsed():
     ({"GATEWAY_PORT": "-1"}, "GATEWAY_PORT: ensure this value is greater than 0 (got '-1')"),
     ({"CONVERSATION_RETENTION_DAYS": "0"}, "CONVERSATION_RETENTION_DAYS: ensure this value is greater than"),
     ({"SESSION_IDLE_MINUTES": "-5"}, "SESSION_IDLE_MINUTES: ensure this value is greater than 0"),
+    # The staff console's numbers: refused at start-up, never a default in their place.
     ({"STAFF_LOGIN_MAX_FAILURES": "many"}, "STAFF_LOGIN_MAX_FAILURES: value is not a valid integer"),
+    ({"STAFF_LOGIN_MAX_FAILURES": "0"}, "STAFF_LOGIN_MAX_FAILURES: ensure this value is greater than 0"),
+    ({"STAFF_LOGIN_WINDOW_SECONDS": "10m"}, "STAFF_LOGIN_WINDOW_SECONDS: value is not a valid integer"),
+    ({"STAFF_SESSION_HOURS": "eight"}, "STAFF_SESSION_HOURS: value is not a valid float (got 'eight')"),
+    ({"STAFF_SESSION_HOURS": "-1"}, "STAFF_SESSION_HOURS: ensure this value is greater than 0"),
+    ({"STAFF_NLU_TIMEOUT": "0"}, "STAFF_NLU_TIMEOUT: ensure this value is greater than 0"),
     ({"STAFF_COOKIE_SECURE": "maybe"}, "STAFF_COOKIE_SECURE: value could not be parsed to a boolean"),
     ({"RASA_URLS": "r1:5005"}, "RASA_URLS must be an http(s) URL, got 'r1:5005'"),
     ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must be a redis:// URL"),
@@ -162,6 +168,22 @@ def test_production_ignores_the_shared_staff_password_and_says_so():
     assert any("named staff accounts only" in w for w in s.warnings())
     dev = GatewaySettings.from_env({"STAFF_PASSWORD": "pw"})
     assert dev.staff_dev_password == "pw" and dev.warnings() == []
+
+
+@pytest.mark.parametrize("env, secure", [
+    (PRODUCTION, True), ({}, False),
+    (PRODUCTION | {"STAFF_COOKIE_SECURE": "0"}, False), ({"STAFF_COOKIE_SECURE": "on"}, True),
+])
+def test_staff_cookies_are_secure_by_default_exactly_in_production(env, secure):
+    assert GatewaySettings.from_env(env).staff_secure_cookies is secure
+
+
+def test_staff_numbers_are_read_with_their_units():
+    s = GatewaySettings.from_env({"STAFF_SESSION_HOURS": "1.5", "STAFF_LOGIN_MAX_FAILURES": "3",
+                                  "STAFF_LOGIN_WINDOW_SECONDS": "120", "STAFF_NLU_TIMEOUT": "2.5",
+                                  "STAFF_USER": " admin "})
+    assert (s.staff_session_seconds, s.staff_login_max_failures, s.staff_login_window_seconds,
+            s.staff_nlu_timeout, s.staff_user) == (5400, 3, 120, 2.5, "admin")
 
 
 def test_secrets_stay_out_of_repr():

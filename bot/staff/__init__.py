@@ -24,16 +24,3 @@ def setup(app: web.Application) -> None:
     app.add_subapp("/staff", pages)
     app.add_subapp("/api/staff", api)
 
-
-def standalone_app(sessions, rasa) -> web.Application:
-    """The console alone, without the rest of the gateway (evaluation, tests)."""
-    from bot import keys
-    from knowledge.store import KnowledgeStore
-
-    app = web.Application()
-    keys.put(app, keys.SETTINGS, None)
-    keys.put(app, keys.RASA, rasa)
-    keys.put(app, keys.DB_SESSIONS, sessions)
-    keys.put(app, keys.KNOWLEDGE, KnowledgeStore(sessions))
-    setup(app)
-    return app

@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.kvstore import KeyValueStore, MemoryStore
-from bot.staff.settings import StaffSettings
 from hotline import accounts
 from hotline.accounts import Account
+from settings import GatewaySettings
 
 COOKIE_NAME = "staff_session"
 DEVICE_COOKIE = "staff_device"
@@ -83,7 +83,7 @@ class LoginResult:
 class StaffAuth:
     """Everything the console needs to authenticate a request."""
 
-    def __init__(self, settings: StaffSettings, secret: bytes | None = None):
+    def __init__(self, settings: GatewaySettings, secret: bytes | None = None):
         self.settings = settings
         # Signs device cookies; the gateway's secret, so every process agrees.
         self._secret = secret or secrets.token_bytes(32)
@@ -116,7 +116,7 @@ class StaffAuth:
         token = secrets.token_urlsafe(32)
         session = StaffSession(account, secrets.token_urlsafe(24), bearer)
         await self.store(request).set(_PREFIX + "session:" + _digest(token), session.to_store(),
-                                      self.settings.session_seconds)
+                                      self.settings.staff_session_seconds)
         return token, session
 
     async def revoke(self, request: web.Request) -> None:
@@ -126,14 +126,14 @@ class StaffAuth:
 
     def set_cookie(self, response: web.StreamResponse, token: str) -> None:
         response.set_cookie(
-            COOKIE_NAME, token, max_age=self.settings.session_seconds, path="/",
-            httponly=True, samesite="Strict", secure=self.settings.cookie_secure,
+            COOKIE_NAME, token, max_age=self.settings.staff_session_seconds, path="/",
+            httponly=True, samesite="Strict", secure=self.settings.staff_secure_cookies,
         )
 
     def set_device_cookie(self, response: web.StreamResponse, value: str) -> None:
         response.set_cookie(
             DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, path="/",
-            httponly=True, samesite="Strict", secure=self.settings.cookie_secure,
+            httponly=True, samesite="Strict", secure=self.settings.staff_secure_cookies,
         )
 
     @staticmethod
@@ -170,7 +170,7 @@ class StaffAuth:
     # -- login -------------------------------------------------------------------------
 
     def _throttle_keys(self, address: str, name: str, device: str | None) -> list[tuple[str, int]]:
-        limit = self.settings.max_failures
+        limit = self.settings.staff_login_max_failures
         if device:
             return [(f"{_PREFIX}fail:device:{device}", limit)]
         return [(f"{_PREFIX}fail:addr:{address}", limit),
@@ -187,7 +187,7 @@ class StaffAuth:
         for key, limit in keys:
             count = int(await store.get(key) or 0)
             if count >= limit:
-                return LoginResult(retry_after=self.settings.failure_window)
+                return LoginResult(retry_after=self.settings.staff_login_window_seconds)
         ok = isinstance(password, str) and 0 < len(password) <= 256 and 0 < len(name) <= accounts.NAME_MAX
         credentials = None
         if ok:
@@ -203,7 +203,7 @@ class StaffAuth:
                 credentials = None
         if credentials is None:
             for key, _ in keys:
-                await store.incr(key, self.settings.failure_window)
+                await store.incr(key, self.settings.staff_login_window_seconds)
             return LoginResult(account=None)
         for key, _ in keys:
             await store.delete(key)

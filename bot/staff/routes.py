@@ -45,7 +45,7 @@ from bot.staff.console import (
     safe_next,
     wants_json,
 )
-from bot.staff.settings import StaffSettings
+from bot.staff.devaccount import DevAccount, dev_account
 from bot.staff.suggest import MAX_TEXT, suggest
 from hotline import accounts, tickets
 from hotline.accounts import Account, AccountNotFound
@@ -155,7 +155,7 @@ async def login(request: web.Request) -> web.StreamResponse:
                  detail=say("audit.via_api" if api else "audit.via_form"))
     if api:
         return json_reply({"token": result.token, "token_type": "Bearer",
-                           "expires_in": auth.settings.session_seconds, "csrf": result.session.csrf,
+                           "expires_in": auth.settings.staff_session_seconds, "csrf": result.session.csrf,
                            "account": result.account.to_json()})
     resp = web.HTTPSeeOther(safe_next(str(body.get("next") or "")))
     auth.set_cookie(resp, result.token)
@@ -224,7 +224,7 @@ async def suggest_feature(request: web.Request) -> web.StreamResponse:
             if place is not None and place.name not in account.places:
                 raise OutOfScope(place.name)
         result = await suggest(text, city, rasa=request.config_dict.get(keys.RASA), kb=knowledge(request),
-                               timeout=request.app[AUTH].settings.nlu_timeout)
+                               timeout=request.app[AUTH].settings.staff_nlu_timeout)
     except Exception as exc:
         err = known_error(exc)
         if err is None:
@@ -409,15 +409,15 @@ API = (
 )
 
 
-async def _bootstrap(app: web.Application, settings: StaffSettings) -> None:
+async def _bootstrap(app: web.Application, dev: DevAccount | None) -> None:
     """Start-up: the development admin account; a warning when production has no account."""
     sessions = app.get(keys.DB_SESSIONS)
     if sessions is None:
         return
     try:
-        if settings.dev_password_hash and not settings.production:
-            await in_thread(accounts.ensure_dev_account, sessions, settings.dev_user, settings.dev_password_hash)
-            settings.announce()
+        if dev is not None:
+            await in_thread(accounts.ensure_dev_account, sessions, dev.name, dev.password_hash)
+            dev.announce()
         elif not await in_thread(accounts.count_active, sessions):
             logger.warning("no staff accounts yet: create one with "
                            "`python -m hotline staff add NAME --role admin --places all`")
@@ -426,11 +426,12 @@ async def _bootstrap(app: web.Application, settings: StaffSettings) -> None:
 
 
 def build(app: web.Application) -> tuple[web.Application, web.Application]:
-    """The pages and API sub-apps for the gateway ``app``; StaffConfigError on bad settings."""
-    app_settings = app.get(keys.SETTINGS)
-    settings = StaffSettings.from_env(app_settings=app_settings)
-    secret = getattr(app_settings, "gateway_secret", None)
-    auth = StaffAuth(settings, secret.encode("utf-8") if isinstance(secret, str) else None)
+    """The pages and API sub-apps for the gateway ``app`` (its ``keys.SETTINGS`` set);
+    SettingsError on an unusable STAFF_PASSWORD_HASH."""
+    settings = app[keys.SETTINGS]
+    dev = dev_account(settings)
+    secret = settings.gateway_secret
+    auth = StaffAuth(settings, secret.encode("utf-8") if secret else None)
     pages, api = make_subapp(auth, json_api=False), make_subapp(auth, json_api=True)
     for sub, table in ((pages, PAGES), (api, API)):
         for method, path, handler in table:
@@ -440,5 +441,5 @@ def build(app: web.Application) -> tuple[web.Application, web.Application]:
                 sub.router.add_route(method, path, handler)
     pages.router.add_static("/static/", STATIC_DIR, name="staff_static", append_version=False)
     # On the gateway's start-up: its database exists only then.
-    app.on_startup.append(functools.partial(_bootstrap, settings=settings))
+    app.on_startup.append(functools.partial(_bootstrap, dev=dev))
     return pages, api

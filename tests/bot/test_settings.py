@@ -56,9 +56,3 @@ def test_development_secret_is_kept_in_a_private_file(tmp_path):
     with pytest.raises(SettingsError, match="GATEWAY_SECRET is required"):
         GatewaySettings.load({"APP_ENV": "production", "RASA_TOKEN": "t", "GATEWAY_SECRET_FILE": str(path)})
 
-
-def test_the_transitional_name_is_the_same_class():
-    """tests/bot/staff/conftest.py still imports bot.settings.Settings (see bot/settings.py)."""
-    from bot.settings import Settings
-
-    assert Settings is GatewaySettings

@@ -20,11 +20,11 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
-from bot.settings import Settings
 from hotline.models import create_schema
 from knowledge.db import make_engine, make_session_factory
 from knowledge.loader import load
 from knowledge.schema import CONTENT_DIR, ContentError, PlaceContent, read_all
+from settings import GatewaySettings
 
 STAFF_PASSWORD = "test-password-42"
 STAFF_USER = "dev"   # the development admin STAFF_PASSWORD creates
@@ -124,14 +124,6 @@ async def nlu_url(aiohttp_server, rasa) -> str:
     return str(server.make_url("")).rstrip("/")
 
 
-@pytest.fixture
-def staff_env(monkeypatch):
-    monkeypatch.setenv("APP_ENV", "development")
-    monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
-    monkeypatch.delenv("STAFF_PASSWORD_HASH", raising=False)
-    monkeypatch.setenv("STAFF_LOGIN_MAX_FAILURES", "3")
-
-
 def gateway_env(sqlite_url: str, nlu_url: str, **extra: str) -> dict[str, str]:
     """The environment ``python -m bot`` reads, for a gateway on this test's stores."""
     env = {k: v for k, v in os.environ.items()
@@ -145,11 +137,11 @@ def gateway_env(sqlite_url: str, nlu_url: str, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_gateway(staff_env, sqlite_url, nlu_url):
+def make_gateway(sqlite_url, nlu_url):
     """``make_gateway(**env)`` → the gateway app exactly as ``python -m bot`` builds it."""
 
     def make(**extra: str) -> web.Application:
-        return create_app(Settings.from_env(gateway_env(sqlite_url, nlu_url, **extra)))
+        return create_app(GatewaySettings.from_env(gateway_env(sqlite_url, nlu_url, **extra)))
 
     return make
 

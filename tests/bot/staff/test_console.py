@@ -60,9 +60,9 @@ def test_templates_autoescape_html():
 
     from bot.staff.auth import StaffAuth
     from bot.staff.console import make_subapp
-    from bot.staff.settings import StaffSettings
+    from settings import GatewaySettings
 
-    env = get_env(make_subapp(StaffAuth(StaffSettings.from_env({})), json_api=False))
+    env = get_env(make_subapp(StaffAuth(GatewaySettings()), json_api=False))
     assert env.autoescape("message.html") is True
     html = env.get_template("message.html").render(
         title=SCRIPT, message=SCRIPT, back="/staff", session=None, account=None, flash=None, flash_error=False)

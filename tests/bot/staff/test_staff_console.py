@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
-from bot.staff.settings import StaffConfigError, StaffSettings
 from hotline import tickets
 from hotline.passwords import hash_password
-from tests.bot.staff.conftest import STAFF_PASSWORD, STAFF_USER
+from settings import SettingsError
+from tests.bot.staff.conftest import ROOT, STAFF_PASSWORD, STAFF_USER, gateway_env
 
 MOBILE = "13912345678"
 
@@ -134,30 +136,45 @@ async def test_gateway_headers_on_console_pages(client):
     assert resp.headers["X-Frame-Options"] == "DENY"
 
 
-def test_production_has_named_accounts_only(caplog):
-    for shared in ({"STAFF_PASSWORD": "plain-is-not-enough"}, {"STAFF_PASSWORD_HASH": hash_password("x" * 12)}):
-        with caplog.at_level("WARNING"):
-            s = StaffSettings.from_env({"APP_ENV": "production", **shared})
-        assert s.dev_password_hash is None and "named staff accounts only" in caplog.text
-    s = StaffSettings.from_env({"APP_ENV": "production"})
-    assert s.production and s.cookie_secure and s.dev_password_hash is None and s.generated_password is None
-    with pytest.raises(StaffConfigError):
-        StaffSettings.from_env({"STAFF_PASSWORD_HASH": "md5$abc"})
-
-
-def test_development_without_password_generates_one(caplog):
-    s = StaffSettings.from_env({})
-    assert s.generated_password and not s.production
+async def test_production_has_named_accounts_only(aiohttp_client, caplog, kb_sessions, make_gateway):
+    """A shared STAFF_PASSWORD logs nobody in, in production, and is reported once (by create_app)."""
+    production = {"APP_ENV": "production", "RASA_TOKEN": "t" * 32, "GATEWAY_SECRET": "s" * 40}
     with caplog.at_level("WARNING"):
-        s.announce()
-    assert s.generated_password in caplog.text
+        client = await aiohttp_client(make_gateway(**production))
+    resp = await client.post("/api/staff/login", json={"name": STAFF_USER, "password": STAFF_PASSWORD})
+    assert resp.status == 401
+    ignored = [r for r in caplog.records if "named staff accounts only" in r.getMessage()]
+    assert len(ignored) == 1, [r.getMessage() for r in ignored]
+    assert STAFF_PASSWORD not in caplog.text
 
 
-async def test_hash_from_env_is_used(aiohttp_client, monkeypatch, kb_sessions, make_gateway):
-    monkeypatch.setenv("STAFF_PASSWORD_HASH", hash_password("hashed-secret-1"))
-    monkeypatch.delenv("STAFF_PASSWORD", raising=False)
-    client = await aiohttp_client(make_gateway())
+async def test_an_unusable_password_hash_is_refused_at_start_up(make_gateway, sqlite_url, nlu_url):
+    with pytest.raises(SettingsError, match=r"STAFF_PASSWORD_HASH must look like scrypt\$"):
+        make_gateway(STAFF_PASSWORD_HASH="md5$abc", STAFF_PASSWORD="")
+    # python -m bot says so and stops, without a traceback.
+    env = gateway_env(sqlite_url, nlu_url, STAFF_PASSWORD_HASH="scrypt$1024$8$1$AAAA$AAAA")
+    proc = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "STAFF_PASSWORD_HASH is not a valid hash" in proc.stderr and "Traceback" not in proc.stderr
+
+
+async def test_development_without_password_generates_one(aiohttp_client, caplog, kb_sessions, make_gateway):
+    """With neither STAFF_PASSWORD nor STAFF_PASSWORD_HASH, the log tells the developer a password."""
+    with caplog.at_level("WARNING", logger="bot.staff.devaccount"):
+        client = await aiohttp_client(make_gateway(STAFF_PASSWORD=""))
+    told = [r for r in caplog.records if r.name == "bot.staff.devaccount"]
+    assert len(told) == 1
+    name, password = told[0].args
+    assert name == STAFF_USER and password != STAFF_PASSWORD
+    assert (await client.post("/api/staff/login", json={"name": STAFF_USER, "password": password})).status == 200
+
+
+async def test_hash_from_env_is_used(aiohttp_client, kb_sessions, make_gateway):
+    client = await aiohttp_client(make_gateway(STAFF_PASSWORD_HASH=hash_password("hashed-secret-1"),
+                                               STAFF_PASSWORD=""))
     assert (await client.post("/api/staff/login", json={"name": STAFF_USER, "password": "hashed-secret-1"})).status == 200
+    assert (await client.post("/api/staff/login", json={"name": STAFF_USER, "password": STAFF_PASSWORD})).status == 401
 
 
 # -- suggestions ----------------------------------------------------------------------
