@@ -139,9 +139,8 @@ async def test_app_keys_follow_the_contract(client):
                       (keys.DB_SESSIONS, sessionmaker), (keys.KNOWLEDGE, KnowledgeStore)]:
         assert isinstance(key, web.AppKey) and isinstance(app[key], kind), key
     assert [p.name for p in app[keys.KNOWLEDGE].places()][:1]
-    # No state under plain string names, but for the staff console's transitional copies.
-    transitional = set(getattr(keys, "_STAFF_STRING_NAMES", {}).values())
-    assert {k for k in app if isinstance(k, str)} <= transitional
+    # No state under plain string names: every reader uses the typed keys.
+    assert not [k for k in app if isinstance(k, str)]
 
 
 async def test_unexpected_error_is_logged_and_answered_with_hotline(client, caplog):

@@ -117,8 +117,7 @@ async def test_cookie_is_httponly_lax_signed_and_tampering_gives_a_fresh_session
             assert state.requests[-1]["sender"] != mine
 
 
-async def test_cookie_is_secure_over_https_from_a_trusted_proxy_and_in_production(make_client, settings,
-                                                                                 monkeypatch):
+async def test_cookie_is_secure_over_https_from_a_trusted_proxy_and_in_production(make_client, settings):
     client = await make_client(settings, session=False, trusted_proxies=("127.0.0.1",))
     resp = await client.get("/api/session", headers={"X-Forwarded-Proto": "https"})
     assert set_cookie(resp)[COOKIE_NAME]["secure"]
@@ -126,9 +125,6 @@ async def test_cookie_is_secure_over_https_from_a_trusted_proxy_and_in_productio
     client = await make_client(settings, session=False, trusted_proxies=("10.0.0.0/8",))
     resp = await client.get("/api/session", headers={"X-Forwarded-Proto": "https"})
     assert not set_cookie(resp)[COOKIE_NAME]["secure"]
-    from hotline.passwords import hash_password
-
-    monkeypatch.setenv("STAFF_PASSWORD_HASH", hash_password("staff-test-password"))
     client = await make_client(settings, session=False, app_env="production", rasa_token="t",
                                gateway_secret="s" * 40)
     assert set_cookie(await client.get("/api/session"))[COOKIE_NAME]["secure"]
