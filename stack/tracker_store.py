@@ -52,11 +52,13 @@ LATEST_INDEX = "ix_events_sender_id_id"
 
 
 class _Saved(NamedTuple):
-    """A tracker as the store saved it: its newest event id and event count."""
+    """A tracker as the store saved it: its newest event id, event count and the
+    domain its slots came from."""
 
     last_id: int
     n_events: int
     tracker: DialogueStateTracker
+    domain: Any
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -104,7 +106,9 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             saved = self._saved.get(sender_id)
             if saved is not None:
                 last_id = await asyncio.to_thread(self._latest_id, sender_id)
-                if last_id == saved.last_id and len(saved.tracker.events) == saved.n_events:
+                # A new model (Agent.load_model sets self.domain) means new slots: a load.
+                if (last_id == saved.last_id and len(saved.tracker.events) == saved.n_events
+                        and saved.domain is self.domain):
                     self._saved.move_to_end(sender_id)
                     return saved.tracker
                 del self._saved[sender_id]  # written or deleted elsewhere, or changed unsaved
@@ -141,7 +145,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                 or not isinstance(events[0], SessionStarted)
                 or any(isinstance(e, SessionStarted) for e in list(events)[1:])):
             return
-        self._saved[sender] = _Saved(last_id, len(events), tracker)
+        self._saved[sender] = _Saved(last_id, len(events), tracker, self.domain)
         while len(self._saved) > self.cache_size:
             self._saved.popitem(last=False)
 
