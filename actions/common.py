@@ -23,7 +23,7 @@ from knowledge.db import make_engine, make_session_factory
 from knowledge.errors import StoreUnavailable
 from knowledge.schema import load_topics
 from knowledge.store import KnowledgeStore, PlaceRef
-from settings import ActionSettings
+from settings import ActionSettings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +53,22 @@ def say(key: str, **values: Any) -> str:
 
 
 # What the deployment really does after a hand-off (see knowledge/wording/hotline.yml).
+def _promise(field: str) -> bool:
+    # Read at the hand-off, after the ticket is filed: a variable the settings refuse
+    # must not cost the resident the hotline reply. Unreadable means no promise.
+    try:
+        return bool(getattr(ActionSettings.from_env(), field))
+    except SettingsError as exc:
+        logger.error("hand-off promises off: %s", exc)
+        return False
+
+
 def transcript_visible() -> bool:
-    return ActionSettings.from_env().handoff_transcript_visible
+    return _promise("handoff_transcript_visible")
 
 
 def callback_promised() -> bool:
-    return ActionSettings.from_env().handoff_callback
+    return _promise("handoff_callback")
 
 
 @functools.lru_cache(maxsize=1)

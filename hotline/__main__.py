@@ -18,6 +18,7 @@ import getpass
 import sys
 
 from hotline.passwords import hash_password
+from settings import SettingsError
 
 
 def _read_password(prompt: str = "Staff password: ") -> str | None:
@@ -202,7 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=50)
     staff.set_defaults(func=cmd_staff)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingsError as exc:   # e.g. APP_ENV=prod: the message, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ import argparse
 import sys
 
 from knowledge import lexicon
-from knowledge.db import database_url, make_engine, make_session_factory
+from knowledge.db import make_engine, make_session_factory
 from knowledge.errors import StoreUnavailable
 from knowledge.loader import load
 from knowledge.schema import ContentError, load_topics, read_all
 from knowledge.store import KnowledgeStore
+from settings import DEFAULT_DATABASE_URL, SettingsError
 
 _MARK = {"local": "本地", "national": "国家", "missing": "缺失"}
 
@@ -99,7 +100,7 @@ def cmd_lexicon(_args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knowledge")
-    parser.add_argument("--database-url", default=None, help=f"default: DATABASE_URL or {database_url()}")
+    parser.add_argument("--database-url", default=None, help=f"default: DATABASE_URL or {DEFAULT_DATABASE_URL}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, fn, help_ in (
         ("validate", cmd_validate, "check every content file"),
@@ -109,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     ):
         sub.add_parser(name, help=help_).set_defaults(fn=fn)
     args = parser.parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except SettingsError as exc:   # e.g. APP_ENV=prod: the message, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

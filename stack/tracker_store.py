@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
@@ -52,11 +53,13 @@ LATEST_INDEX = "ix_events_sender_id_id"
 
 
 class _Saved(NamedTuple):
-    """A tracker as the store saved it: its newest event id and event count."""
+    """A tracker as the store saved it: its newest event id, event count and the
+    domain its slots came from."""
 
     last_id: int
     n_events: int
     tracker: DialogueStateTracker
+    domain: Any
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -74,6 +77,9 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache_size = max(0, int(cache_size))
         self._saved: OrderedDict[str, _Saved] = OrderedDict()
+        # The session tracker last handed out per sender: only those are extensions of
+        # the rows, so only those are kept when saved (not e.g. Rasa's PUT .../events).
+        self._loaded: weakref.WeakValueDictionary[str, DialogueStateTracker] = weakref.WeakValueDictionary()
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url
             self.engine.dispose()
@@ -104,13 +110,19 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             saved = self._saved.get(sender_id)
             if saved is not None:
                 last_id = await asyncio.to_thread(self._latest_id, sender_id)
-                if last_id == saved.last_id and len(saved.tracker.events) == saved.n_events:
+                # A new model (Agent.load_model sets self.domain) means new slots: a load.
+                if (last_id == saved.last_id and len(saved.tracker.events) == saved.n_events
+                        and saved.domain is self.domain):
                     self._saved.move_to_end(sender_id)
+                    self._loaded[sender_id] = saved.tracker
                     return saved.tracker
                 del self._saved[sender_id]  # written or deleted elsewhere, or changed unsaved
         events = await asyncio.to_thread(self._load_events, sender_id, fetch_events_from_all_sessions)
         if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            if not fetch_events_from_all_sessions:
+                self._loaded[sender_id] = tracker
+            return tracker
         return None
 
     def _latest_id(self, sender_id: str) -> int | None:
@@ -138,10 +150,11 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         events = tracker.events
         # Only what a load would return: the current session from its session_started.
         if (not self.cache_size or last_id is None or not events
+                or self._loaded.get(sender) is not tracker
                 or not isinstance(events[0], SessionStarted)
                 or any(isinstance(e, SessionStarted) for e in list(events)[1:])):
             return
-        self._saved[sender] = _Saved(last_id, len(events), tracker)
+        self._saved[sender] = _Saved(last_id, len(events), tracker, self.domain)
         while len(self._saved) > self.cache_size:
             self._saved.popitem(last=False)
 

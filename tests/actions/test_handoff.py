@@ -139,3 +139,18 @@ async def test_elder_handoff_names_the_code_plainly_too(action_db, domain, monke
     reply = texts(messages)
     assert code in reply and "、".join(code) in reply
     assert "刚才的对话" not in reply and "联系您" not in reply
+
+
+async def test_a_malformed_promise_setting_still_gives_the_hotline(action_db, domain, monkeypatch):
+    """A deployment variable the settings cannot read (here a word instead of a
+    boolean) must not cost the resident the hotline at a hand-off: no promise is
+    made, as when the variable is unset, and the number and ticket are given."""
+    monkeypatch.setenv("HANDOFF_TRANSCRIPT_VISIBLE", "enabled")
+    monkeypatch.setenv("HANDOFF_CALLBACK", "是")
+    convo = Conversation(metadata={"city": "长春市"})
+    convo.user("转人工", "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    code = handoff_payload(messages)["ticket"]
+    reply = texts(messages)
+    assert "12393" in reply and say("handoff.ticket", code=code) in reply
+    assert say("handoff.callback") not in reply

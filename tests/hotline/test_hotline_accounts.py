@@ -82,3 +82,9 @@ def test_staff_command_line(tmp_path):
     accounts.audit(sessions, "wang", "view_audit", "li")
     assert "wang\tview_audit\tli" in _cli(env, "audit").stdout
     engine.dispose()
+
+
+def test_a_refused_setting_is_a_message_not_a_traceback(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}", "APP_ENV": "prod"}
+    out = _cli(env, "list")
+    assert out.returncode == 2 and "APP_ENV" in out.stderr and "Traceback" not in out.stderr, out.stderr

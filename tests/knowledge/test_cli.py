@@ -1,6 +1,7 @@
 """`python -m knowledge` as maintainers use it."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -40,3 +41,10 @@ def test_coverage_without_a_database_says_what_to_do(tmp_path):
     out = run("coverage", env_url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert out.returncode == 2
     assert "python -m knowledge load" in out.stderr
+
+
+def test_a_refused_setting_is_a_message_not_a_traceback(sqlite_url):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    out = subprocess.run([sys.executable, "-m", "knowledge", "load"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={**env, "APP_ENV": "prod"})
+    assert out.returncode == 2 and "APP_ENV" in out.stderr and "Traceback" not in out.stderr, out.stderr

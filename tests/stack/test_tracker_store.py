@@ -237,3 +237,39 @@ def test_actions_read_the_compacted_session_as_they_read_the_whole_one() -> None
                  common.recent_transcript, common.consecutive_fallbacks):
         assert read(compact) == read(whole)
     assert common.consecutive_fallbacks(compact) == 2
+
+
+async def test_a_new_model_s_domain_is_not_answered_from_memory(tmp_path: Path, domain: Domain) -> None:
+    """Rasa gives the store the new domain when it loads another model (PUT /model, a
+    model server): a load then builds the tracker's slots from it, so must the cache."""
+    db = str(tmp_path / "t.db")
+    store = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=db)
+    await store.save(_conversation("api:stack:fu", domain))
+    await _next_turn(store, "api:stack:fu", "异地就医备案怎么办")
+    spec = domain.as_dict()
+    spec["slots"]["hotswap_flag"] = {"type": "bool", "initial_value": True, "influence_conversation": False,
+                                     "mappings": [{"type": "custom"}]}
+    new_domain = Domain.from_dict(spec)
+    store.domain = new_domain    # what Agent.load_model does
+    back = await store.retrieve("api:stack:fu")
+    plain = await SQLTrackerStore(domain=new_domain, dialect="sqlite", db=db).retrieve("api:stack:fu")
+    assert back.current_slot_values() == plain.current_slot_values()
+    assert back.get_slot("hotswap_flag") is True
+
+
+async def test_a_tracker_the_store_did_not_load_is_not_kept(tmp_path: Path, domain: Domain) -> None:
+    """Rasa's PUT /conversations/<id>/tracker/events saves a tracker built from the
+    request; the SQL store writes only the events past the rows it has, so what a load
+    returns afterwards is the rows, not that tracker. Only a tracker the store loaded
+    (the rows are its beginning) may be answered from memory."""
+    db = str(tmp_path / "t.db")
+    store = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=db)
+    await store.save(_conversation("api:stack:gu", domain))
+    await _next_turn(store, "api:stack:gu", "异地就医备案怎么办")
+    replaced = DialogueStateTracker.from_dict(
+        "api:stack:gu", [e.as_dict() for e in (SessionStarted(), ActionExecuted("action_listen"),
+                                               UserUttered("换掉的对话"))], domain.slots)
+    await store.save(replaced)
+    back = await store.retrieve("api:stack:gu")
+    plain = await SQLTrackerStore(domain=domain, dialect="sqlite", db=db).retrieve("api:stack:gu")
+    assert [e.as_dict() for e in back.events] == [e.as_dict() for e in plain.events]
