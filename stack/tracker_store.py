@@ -93,11 +93,15 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             with self.engine.connect() as conn:
                 mode = conn.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
             log.info("SQLite tracker store in %s journal mode", mode)
+        # PostgreSQL builds a new index on a large events table without locking out
+        # the other Rasa servers' writes (CONCURRENTLY, which needs autocommit).
+        concurrently = "CONCURRENTLY " if self.engine.dialect.name == "postgresql" else ""
         for name, columns in ((SESSION_INDEX, "sender_id, type_name, timestamp"),
                               (LATEST_INDEX, "sender_id, id")):
             try:
-                with self.engine.begin() as conn:
-                    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON events ({columns})")
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql(
+                        f"CREATE INDEX {concurrently}IF NOT EXISTS {name} ON events ({columns})")
             except sa.exc.SQLAlchemyError as exc:
                 # Another Rasa server created it at the same moment; theirs serves us too.
                 log.warning("could not create %s: %s", name, exc)

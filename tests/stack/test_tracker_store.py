@@ -14,7 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
 from stack import rasa_tuning
-from stack.tracker_store import SESSION_INDEX, TunedSQLTrackerStore
+from stack.tracker_store import LATEST_INDEX, SESSION_INDEX, TunedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,6 +164,12 @@ async def test_rows_written_or_deleted_elsewhere_are_read_again(
     with other.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM events WHERE sender_id = 'api:stack:di'")
     assert await here.retrieve("api:stack:di") is None
+    if backend == "postgresql":  # built CONCURRENTLY, so it must also be valid
+        with here.engine.connect() as conn:
+            valid = dict(conn.exec_driver_sql(
+                "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname LIKE 'ix_events_%'").all())
+        assert valid == {SESSION_INDEX: True, LATEST_INDEX: True}
     here.engine.dispose()
     other.engine.dispose()
 
