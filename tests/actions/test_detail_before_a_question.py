@@ -31,3 +31,30 @@ async def test_a_detail_alone_without_a_ranking_is_matched_by_its_words(shared_k
     messages, _ = await convo.run(ActionInform(), {})
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads[0] == '/ask_remote_care_filing{"aspect": "materials"}'
+
+
+async def test_a_place_we_do_not_cover_is_said_so_and_forgotten(shared_kb):
+    convo = Conversation()
+    convo.user("北京的医保", "inform", [entity("city", "北京市", "北京")],
+               ranking=[{"name": "inform", "confidence": 0.9}])
+    messages, events = await convo.run(ActionInform(), {})
+    places = "、".join(p.name for p in shared_kb.places())
+    assert [m["text"] for m in messages] == [say("follow_up.place_unknown", places=places)]
+    assert [(e["name"], e["value"]) for e in events] == [("city", None)]
+
+
+async def test_unclear_words_without_a_ranking_are_matched_by_their_words(shared_kb):
+    convo = Conversation()
+    convo.user("医保电子凭证那个事", "inform", ranking=[{"name": "inform", "confidence": 0.9}])
+    messages, _ = await convo.run(ActionInform(), {})
+    assert messages[0]["text"] == say("ask.what_topic")
+    assert messages[0]["buttons"][0]["payload"] == "/ask_e_voucher"
+
+
+async def test_nothing_to_go_on_offers_the_common_services(shared_kb):
+    convo = Conversation()
+    convo.user("嗯", "inform", ranking=[{"name": "inform", "confidence": 0.9}])
+    messages, _ = await convo.run(ActionInform(), {})
+    labels = common.service_topics()
+    offered = [b["title"] for b in messages[0]["buttons"][:-1]]
+    assert offered == [labels[t] for t in common.wording()["ask"]["rephrase_topics"]]

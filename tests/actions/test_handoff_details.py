@@ -42,6 +42,7 @@ async def test_the_ticket_and_the_log_carry_the_place_the_topic_and_the_details(
     logged = tickets.unanswered_summary(resources.sessions)
     assert [(g.topic, g.place, g.by_reason) for g in logged.groups] == [
         ("ask_remote_care_filing", "江门市", {"handoff": 1})]
+    assert logged.groups[0].examples == ["我要找人工"]  # what was said when asking for a person
 
 
 async def test_with_the_database_down_the_resident_still_gets_the_number(convo, domain, monkeypatch):
