@@ -71,7 +71,7 @@ bench: setup kb train  ## load test: embedded and production set-ups, report in 
 	$(PY) -m bench
 
 # Mutation testing (not part of `make test`: a full run takes well over an hour on 2 cores).
-# MUTANTS selects mutants by name, e.g. MUTANTS='*__mutmut_*[16]' (every fifth one).
+# MUTANTS selects mutants by name pattern, e.g. MUTANTS='*__mutmut_*1' (every tenth one).
 MUTANTS ?= *
 mutation: $(VENV)/.installed  ## mutmut on actions/, textproc/, hotline/routing.py (unit tests only; tests/mutation/report.md)
 	@# mutmut runs the tests in its copy under mutants/: the checkout must not be on the path.
