@@ -27,3 +27,15 @@ def test_a_person_type_the_entry_does_not_cover_is_named(shared_kb):
     assert not any("没有专门针对" in line for line in compose(local, ctx(place, person="职工"), [], None).splitlines())
     elder = compose(local, ctx(place, person="灵活就业", mode="elder"), [], None)
     assert say("answer.person_not_specific", person="灵活就业") not in elder
+
+
+async def test_a_place_we_do_not_cover_is_said_so_before_asking_for_the_place(shared_kb):
+    from actions.answers import ActionAnswerTopic
+    from tests.actions.conftest import Conversation, entity
+
+    convo = Conversation()
+    convo.user("北京门诊慢特病怎么申请", "ask_chronic_disease_outpatient", [entity("city", "北京市", "北京")])
+    messages, events = await convo.run(ActionAnswerTopic(), {})
+    places = "、".join(p.name for p in shared_kb.places())
+    assert [m["text"] for m in messages] == [say("follow_up.place_unknown", places=places), say("ask.city")]
+    assert ("pending_topic", "ask_chronic_disease_outpatient") in [(e["name"], e["value"]) for e in events]
