@@ -58,3 +58,14 @@ async def test_forgetting_a_sender_removes_the_question_the_bot_did_not_understa
     left = tickets.unanswered_summary(resources.sessions)
     texts = [t for g in left.groups for t in g.examples]
     assert texts == ["嗯嗯"]
+
+
+async def test_a_follow_up_before_any_question_asks_to_rephrase_with_common_topics(action_db, domain):
+    from actions.answers import ActionAnswerTopic
+
+    convo = Conversation()
+    convo.user("那这个呢", "inform")
+    messages, events = await convo.run(ActionAnswerTopic(), domain)
+    assert [m["text"] for m in messages] == [say("ask.rephrase")]
+    assert messages[0]["buttons"][-1]["payload"] == "/request_human" and len(messages[0]["buttons"]) > 1
+    assert events == []

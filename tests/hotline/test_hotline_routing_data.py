@@ -151,6 +151,9 @@ def test_local_channels_are_looked_up_by_the_place_name(data):
     # National channels are not local alternatives; an unknown place has none.
     assert route("xian", "ask_enrolment", "request_human", routing=data, store=_Store("national")).local_alternatives == ()
     assert route("atlantis", "ask_enrolment", "request_human", routing=data, store=_Store()).local_alternatives == ()
+    # Without a knowledge base (the gateway's case) a known place still gets its number.
+    r = route("dalian", "ask_enrolment", "request_human", routing=data, place_name="大连市")
+    assert (r.hotline, r.local_alternatives) == ("12393", ())
 
 
 def test_a_knowledge_base_that_is_down_still_hands_off(data):
