@@ -71,6 +71,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sample", default="*", help="fnmatch pattern over mutant names (the run's selection)")
     parser.add_argument("--title", default="Mutation testing")
+    parser.add_argument("--before", type=Path, help="an earlier report: its table is repeated for comparison")
+    parser.add_argument("--note", default="", help="a paragraph under the title (how the run was made)")
     args = parser.parse_args()
     equivalent = yaml.safe_load((HERE / "equivalent.yml").read_text(encoding="utf-8")) or {}
 
@@ -82,6 +84,8 @@ def main() -> int:
             counts["total"][status(code)] += 1
 
     out = [f"# {args.title}", "", f"Selection: mutants matching `{args.sample}`.", ""]
+    if args.note:
+        out += [args.note, ""]
     out += ["| scope | killed | survived | no tests | timeout | not run | total | % surviving |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for scope in sorted(k for k in counts if k != "total") + ["total"]:
@@ -93,6 +97,16 @@ def main() -> int:
                    f"{c['timeout']} | {c['not run']} | {sum(c.values())} | {share} |")
     out += ["", "Surviving = survived + no tests (no selected test runs that function); "
             "a timeout counts as killed in mutmut's score but is listed apart here.", ""]
+    alive_names = [k for codes in by_file.values() for k, v in codes.items() if status(v) in ("survived", "no tests")]
+    judged = sum(1 for k in alive_names if k in equivalent)
+    run_total = sum(counts["total"].values()) - counts["total"]["not run"]
+    if run_total:
+        out += [f"Of the {len(alive_names)} surviving, {judged} are judged equivalent or unreachable (reasons "
+                f"below); without them {100 * (len(alive_names) - judged) / max(1, run_total - judged):.1f} % survive.",
+                ""]
+    if args.before and args.before.exists():
+        table = [line for line in args.before.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+        out += [f"Before (`{args.before.name}`):", ""] + table + [""]
 
     out += ["## Surviving mutants by file", ""]
     for source, codes in by_file.items():
