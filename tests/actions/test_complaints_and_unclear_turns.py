@@ -69,3 +69,18 @@ async def test_a_follow_up_before_any_question_asks_to_rephrase_with_common_topi
     assert [m["text"] for m in messages] == [say("ask.rephrase")]
     assert messages[0]["buttons"][-1]["payload"] == "/request_human" and len(messages[0]["buttons"]) > 1
     assert events == []
+
+
+async def test_a_complaint_after_an_answer_is_filed_under_complaints_not_the_last_topic(action_db, domain):
+    from actions.answers import ActionAnswerTopic
+    from tests.actions.conftest import entity
+
+    convo = Conversation()
+    convo.user("长春怎么参保", "ask_enrolment", [entity("city", "长春市", "长春")])
+    await convo.run(ActionAnswerTopic(), domain)
+    convo.user("我要投诉窗口工作人员态度差", "complain")
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    ticket = tickets.get_by_code(resources.sessions, handoff_payload(messages)["ticket"])
+    assert (ticket.topic, ticket.reason, ticket.place) == ("complain", "case_handling", "长春市")
+    # Nothing said which channel the resident came from: the ticket does not make one up.
+    assert ticket.channel == ""
