@@ -16,7 +16,7 @@ from knowledge.errors import KnowledgeError
 SUBJECTS_YAML = textwrap.dedent("""\
     hotlines:
       "12393": {name: " 医保服务热线 ", what_to_say: " 请说明参保地和业务。 "}
-      "12345": {name: 政务服务便民热线}
+      "12345": {name: 政务服务便民热线, source: {document: 国办发〔2020〕53号}}
     routing:
       default: {business: "12393", general: "12345"}
       places:
@@ -65,6 +65,7 @@ def test_names_and_scripts_are_trimmed_and_a_missing_script_is_empty(data):
     general = route(None, "complain", "complain", subject="other", routing=data)
     assert general.what_to_say == ""
     assert data.hotlines["12393"].source == {}
+    assert data.hotlines["12345"].source == {"document": "国办发〔2020〕53号"}
 
 
 @pytest.mark.parametrize("text, field", [
