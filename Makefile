@@ -10,7 +10,7 @@ GW_PY := $(GW_VENV)/bin/python
 GW_TESTS := tests/bot
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup system-deps lint kb lexicon validate train run test test-stories eval bench clean
+.PHONY: help setup system-deps lint kb lexicon validate train run test test-stories eval bench mutation clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 16
@@ -69,6 +69,16 @@ eval: $(VENV)/.installed train  ## NLU vs the simple peer on held-out and real q
 
 bench: setup kb train  ## load test: embedded and production set-ups, report in bench/results/
 	$(PY) -m bench
+
+# Mutation testing (not part of `make test`: a full run takes well over an hour on 2 cores).
+# MUTANTS selects mutants by name pattern, e.g. MUTANTS='*__mutmut_*1' (every tenth one).
+MUTANTS ?= *
+mutation: $(VENV)/.installed  ## mutmut on actions/, textproc/, hotline/routing.py (unit tests only; tests/mutation/report.md)
+	@# mutmut runs the tests in its copy under mutants/: the checkout must not be on the path.
+	PYTHONPATH= $(VENV)/bin/mutmut run --max-children 2 $(if $(filter-out *,$(MUTANTS)),'$(MUTANTS)')
+	$(PY) tests/mutation/summarize.py --sample '$(MUTANTS)' \
+	  --title "Mutation testing: make mutation MUTANTS='$(MUTANTS)'" > tests/mutation/report.md
+	@sed -n '/^| total/p' tests/mutation/report.md
 
 clean:  ## remove generated files (not the venv)
 	rm -rf models results var .rasa
