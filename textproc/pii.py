@@ -427,7 +427,49 @@ def _chain_spans(text: str, chain: list[_Group], floor: int,
             end = chain[j].end
         found.append((start, end, kind))
         i = j + 1
-    spans.extend(found)
+    spans.extend(found + _left_over(text, chain, found))
+
+
+def _left_over(text: str, chain: list[_Group], found: list[tuple[int, int, str]]
+               ) -> list[tuple[int, int, str]]:
+    """What the rules above left of personal numbers cut into odd groups or run
+    together: a structured number (an ID, a mobile) kept inside a long run that
+    ends in an amount ("…413000000000 110…204 13000000000元"); a group of 7+
+    digits in a chain that holds a personal number; and 4+ digits in the groups
+    right before or after a masked number ("110000190101010 2041300 00 00000",
+    "1938 01 19 000101…": an ID's head read as a date). Digits before a unit or
+    after a currency sign, 8-digit dates and the hotlines stay, unless they are an
+    ID or a mobile."""
+    covered = [any(s <= g.start < e for s, e, _ in found) for g in chain]
+    extra: list[tuple[int, int, str]] = []
+    for k, group in enumerate(chain):
+        kind = None if covered[k] else _structured(group.digits, False)
+        if kind:
+            extra.append((group.start, group.end, kind))
+            covered[k] = True
+    if not any(covered):
+        return extra
+
+    def kept(a: int, b: int) -> bool:
+        return _next_char(text, chain[b].end) in _UNITS or _prev_char(text, chain[a].start) in _CURRENCY \
+            or any(_is_service_group(chain, k) for k in range(a, b + 1))
+
+    k = 0
+    while k < len(chain):
+        if covered[k]:
+            k += 1
+            continue
+        end = k
+        while end + 1 < len(chain) and not covered[end + 1]:
+            end += 1
+        digits = sum(len(chain[i].digits.rstrip("X")) for i in range(k, end + 1))
+        beside = (k > 0 and covered[k - 1]) or (end + 1 < len(chain) and covered[end + 1])
+        longest = max(len(chain[i].digits.rstrip("X")) for i in range(k, end + 1))
+        if not kept(k, end) and ((beside and digits >= 4) or (longest >= 7 and not any(
+                _DATE8.fullmatch(chain[i].digits) for i in range(k, end + 1)))):
+            extra.append((chain[k].start, chain[end].end, "long_number"))
+        k = end + 1
+    return extra
 
 
 def _emails(folded: str) -> list[tuple[int, int]]:

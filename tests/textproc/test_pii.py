@@ -228,3 +228,21 @@ def test_long_inputs(pieces, seed) -> None:
 def test_safe_numbers_stay_in_any_combination(parts, joiner) -> None:
     text = joiner.join(parts)
     assert mask_pii(text) == (text, mask_pii("")[1])
+
+
+@pytest.mark.parametrize("text, expected", [
+    # An 18-digit ID read as a 15-digit one, its tail and the mobile cut into odd
+    # groups: the groups left over were kept (found by the property test above).
+    ("110000190101010 2041300 0000000", "[身份证号] [电话号码] [号码]"),
+    ("110000190101010 2041300 00 00000", "[身份证号] [电话号码] [号码]"),
+    # An ID with an amount after it: the whole run was kept as an amount.
+    ("110101199003077777 3000元", "[身份证号] 3000元"),
+    ("11000019000101000413000000000 110000190001010004 13000000000元", "[号码] [身份证号] [手机号]元"),
+    # An ID's head that reads as a date.
+    ("1938 01 19 000101000113000000000", "[号码] [号码]"),
+    # What stays: dates, amounts, the hotlines.
+    ("2026-11-30 20261130", "2026-11-30 20261130"),
+    ("补缴3000000元 ¥1500000", "补缴3000000元 ¥1500000"),
+])
+def test_numbers_cut_into_odd_groups_leave_nothing_behind(text: str, expected: str) -> None:
+    assert mask_pii(text)[0] == expected
