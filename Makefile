@@ -8,6 +8,8 @@ GW_VENV := .venv-gateway
 GW_PY := $(GW_VENV)/bin/python
 # Tests of code that runs in the gateway's environment; the rest run beside Rasa.
 GW_TESTS := tests/bot
+# settings.py is read by both environments (pydantic 1.10.9 beside Rasa, 1.10.27 here).
+BOTH_TESTS := tests/test_settings.py
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help setup system-deps lint kb lexicon validate train run test test-stories eval bench mutation clean
@@ -37,7 +39,7 @@ system-deps:  ## Debian packages for browser, voice and compose tests (needs roo
 lint: $(VENV)/.installed  ## ruff: pyflakes, import order, likely bugs (ruff.toml)
 	$(VENV)/bin/ruff check .
 
-lexicon: $(VENV)/.installed  ## regenerate place synonyms from knowledge/content
+lexicon: $(VENV)/.installed  ## regenerate place and aspect synonyms (data/nlu/lookups) from knowledge/
 	$(PY) -m knowledge lexicon
 
 validate: $(VENV)/.installed  ## check knowledge content and Rasa training data
@@ -56,7 +58,7 @@ run: setup kb train  ## start actions, Rasa, the gateway and the retention job (
 test: setup lint validate train  ## every test: unit, integration, browser, conversations, NLU score
 	$(PY) -m knowledge load
 	$(PY) -m pytest $(addprefix --ignore=,$(GW_TESTS))
-	$(GW_PY) -m pytest $(GW_TESTS)
+	$(GW_PY) -m pytest $(GW_TESTS) $(BOTH_TESTS)
 	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory eval
 
