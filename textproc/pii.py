@@ -492,9 +492,23 @@ def _emails(folded: str) -> list[tuple[int, int]]:
 def mask_pii(text: str) -> tuple[str, PiiFindings]:
     """Replace personal numbers and e-mail addresses in ``text`` by placeholders.
 
-    Returns the masked text and what was found (counts by kind). Placeholders
-    hold no digits, so masking masked text changes nothing.
+    Returns the masked text and what was found (counts by kind). A placeholder
+    ends a chain of digit groups, so what one pass kept beside a masked number
+    (as part of an amount, say) can read differently on its own: passes repeat
+    until nothing more is found (each one only removes digits), so masking masked
+    text changes nothing.
     """
+    findings = PiiFindings()
+    for _ in range(8):
+        text, found = _mask_once(text)
+        if not found.found:
+            break
+        for kind, n in found.counts.items():
+            findings.add(kind, n)
+    return text, findings
+
+
+def _mask_once(text: str) -> tuple[str, PiiFindings]:
     findings = PiiFindings()
     if not text:
         return text, findings

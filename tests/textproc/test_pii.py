@@ -240,6 +240,9 @@ def test_safe_numbers_stay_in_any_combination(parts, joiner) -> None:
     ("11000019000101000413000000000 110000190001010004 13000000000元", "[号码] [身份证号] [手机号]元"),
     # An ID's head that reads as a date.
     ("1938 01 19 000101000113000000000", "[号码] [号码]"),
+    # A run kept in one pass as an amount ("…号") but masked on its own: passes repeat.
+    ("13000000000110000190001010004 13000000000 11000019000101000411000019000101000413000000000号",
+     "[号码] [手机号] [号码]号"),
     # What stays: dates, amounts, the hotlines.
     ("2026-11-30 20261130", "2026-11-30 20261130"),
     ("补缴3000000元 ¥1500000", "补缴3000000元 ¥1500000"),
