@@ -45,14 +45,14 @@ async def test_the_ticket_and_the_log_carry_the_place_the_topic_and_the_details(
     assert logged.groups[0].examples == ["我要找人工"]  # what was said when asking for a person
 
 
-async def test_with_the_database_down_the_resident_still_gets_the_number(convo, domain, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
-    resources.reset()
+async def test_with_the_database_down_the_resident_still_gets_the_number(convo, domain):
+    # The action server started against a database that does not answer.
+    resources.restart("postgresql://nobody@127.0.0.1:1/none")
     try:
         convo.user("转人工", "request_human", metadata={"channel": "web"})
         messages, events = await convo.run(ActionHandoff(), domain)
     finally:
-        resources.reset()
+        resources.stop()
     lines = messages[0]["text"].splitlines()
     assert lines[0] == say("handoff.intro", name="医保服务热线", hotline="12393")
     assert say("handoff.no_ticket") in lines

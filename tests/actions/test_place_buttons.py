@@ -30,8 +30,9 @@ async def test_pressing_a_place_button_answers_for_that_place(action_db, domain)
     assert (payload["city"], payload["topic"]) == ("开州区", "ask_chronic_disease_outpatient")
 
 
-def test_resetting_before_first_use_is_harmless():
-    """The action server's shutdown (and each test) resets; it may come before any turn."""
+def test_stopping_before_first_use_is_harmless():
+    """The action server's shutdown stops the engine; it may come before any start."""
     fresh = type(resources)()
-    fresh.reset()
-    fresh.reset()
+    fresh.stop()
+    fresh.stop()
+    assert fresh.engine is None
