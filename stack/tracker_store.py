@@ -33,6 +33,7 @@ when it is exactly what a load would return (it starts at its session's
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import weakref
@@ -129,10 +130,13 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             return tracker
         return None
 
-    def _latest_id(self, sender_id: str) -> int | None:
-        with self.session_scope() as session:
-            return session.query(sa.func.max(self.SQLEvent.id)).filter(
-                self.SQLEvent.sender_id == sender_id).scalar()
+    def _latest_id(self, sender_id: str, session: Any = None) -> int | None:
+        """The sender's newest event id (the cache's check), in ``session`` or a new one."""
+        if session is None:
+            with self.session_scope() as session:
+                return self._latest_id(sender_id, session)
+        return session.query(sa.func.max(self.SQLEvent.id)).filter(
+            self.SQLEvent.sender_id == sender_id).scalar()
 
     def _load_events(self, sender_id: str, all_sessions: bool) -> list[dict[str, Any]]:
         with self.session_scope() as session:
@@ -156,7 +160,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         if (not self.cache_size or last_id is None or not events
                 or self._loaded.get(sender) is not tracker
                 or not isinstance(events[0], SessionStarted)
-                or any(isinstance(e, SessionStarted) for e in list(events)[1:])):
+                or any(isinstance(e, SessionStarted) for e in itertools.islice(events, 1, None))):
             return
         self._saved[sender] = _Saved(last_id, len(events), tracker, self.domain)
         while len(self._saved) > self.cache_size:
@@ -177,5 +181,4 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                     data=json.dumps(data),
                 ))
             session.commit()
-            return session.query(sa.func.max(self.SQLEvent.id)).filter(
-                self.SQLEvent.sender_id == tracker.sender_id).scalar()
+            return self._latest_id(tracker.sender_id, session)
