@@ -338,6 +338,11 @@ def _prev_char(text: str, pos: int) -> str:
     return text[pos - 1] if pos > 0 else ""
 
 
+def _is_amount(text: str, start: int, end: int) -> bool:
+    """Digits ``text[start:end]`` followed by a unit or after a currency sign."""
+    return _next_char(text, end) in _UNITS or _prev_char(text, start) in _CURRENCY
+
+
 def _split_run(digits: str) -> list[tuple[int, str]] | None:
     """An unbroken run that is an ID and a mobile typed together: both parts."""
     for cut in (18, 15, 11):
@@ -393,9 +398,7 @@ def _chain_spans(text: str, chain: list[_Group], floor: int,
                         and not _is_service_group(chain, j + 1):
                     j += 1
                 best_length = (j, kind)
-            before = _prev_char(text, chain[i].start)
-            after = _next_char(text, chain[j].end)
-            if after in _UNITS or before in _CURRENCY:
+            if _is_amount(text, chain[i].start, chain[j].end):
                 i = j + 1  # an amount, a date or a count: keep all of it
                 continue
             if i == j and kind == "long_number":
@@ -451,7 +454,7 @@ def _left_over(text: str, chain: list[_Group], found: list[tuple[int, int, str]]
         return extra
 
     def kept(a: int, b: int) -> bool:
-        return _next_char(text, chain[b].end) in _UNITS or _prev_char(text, chain[a].start) in _CURRENCY \
+        return _is_amount(text, chain[a].start, chain[b].end) \
             or any(_is_service_group(chain, k) for k in range(a, b + 1))
 
     k = 0
