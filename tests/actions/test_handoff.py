@@ -102,15 +102,19 @@ async def test_a_complaint_about_another_department_goes_to_12345(action_db, dom
     assert "12345" in texts(messages)
 
 
+async def _hand_off(domain, metadata: dict, text: str) -> tuple[str, str]:
+    """A resident asks for a person: the ticket code and the whole reply."""
+    convo = Conversation(metadata=metadata)
+    convo.user(text, "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    return handoff_payload(messages)["ticket"], texts(messages)
+
+
 async def test_handoff_promises_nothing_the_deployment_does_not_do(action_db, domain, monkeypatch):
     """Off by default: no "staff can see our chat", no "we will call you back"."""
     monkeypatch.delenv("HANDOFF_TRANSCRIPT_VISIBLE", raising=False)
     monkeypatch.delenv("HANDOFF_CALLBACK", raising=False)
-    convo = Conversation(metadata={"city": "长春市"})
-    convo.user("转人工", "request_human")
-    messages, _ = await convo.run(ActionHandoff(), domain)
-    code = handoff_payload(messages)["ticket"]
-    reply = texts(messages)
+    code, reply = await _hand_off(domain, {"city": "长春市"}, "转人工")
     assert say("handoff.ticket", code=code) in reply
     assert say("handoff.ticket_transcript", code=code) not in reply and say("handoff.callback") not in reply
     assert "刚才的对话" not in reply and "联系您" not in reply
@@ -119,11 +123,7 @@ async def test_handoff_promises_nothing_the_deployment_does_not_do(action_db, do
 async def test_handoff_promises_follow_the_settings(action_db, domain, monkeypatch):
     monkeypatch.setenv("HANDOFF_TRANSCRIPT_VISIBLE", "1")
     monkeypatch.setenv("HANDOFF_CALLBACK", "true")
-    convo = Conversation(metadata={"city": "长春市"})
-    convo.user("转人工", "request_human")
-    messages, _ = await convo.run(ActionHandoff(), domain)
-    code = handoff_payload(messages)["ticket"]
-    reply = texts(messages)
+    code, reply = await _hand_off(domain, {"city": "长春市"}, "转人工")
     assert say("handoff.ticket_transcript", code=code) in reply and say("handoff.callback") in reply
 
 
@@ -132,11 +132,7 @@ async def test_elder_handoff_names_the_code_plainly_too(action_db, domain, monke
     spelled out for listening only, the code would be missing."""
     monkeypatch.delenv("HANDOFF_TRANSCRIPT_VISIBLE", raising=False)
     monkeypatch.delenv("HANDOFF_CALLBACK", raising=False)
-    convo = Conversation(metadata={"city": "江门市", "mode": "elder"})
-    convo.user("帮我转人工", "request_human")
-    messages, _ = await convo.run(ActionHandoff(), domain)
-    code = handoff_payload(messages)["ticket"]
-    reply = texts(messages)
+    code, reply = await _hand_off(domain, {"city": "江门市", "mode": "elder"}, "帮我转人工")
     assert code in reply and "、".join(code) in reply
     assert "刚才的对话" not in reply and "联系您" not in reply
 
@@ -147,10 +143,6 @@ async def test_a_malformed_promise_setting_still_gives_the_hotline(action_db, do
     made, as when the variable is unset, and the number and ticket are given."""
     monkeypatch.setenv("HANDOFF_TRANSCRIPT_VISIBLE", "enabled")
     monkeypatch.setenv("HANDOFF_CALLBACK", "是")
-    convo = Conversation(metadata={"city": "长春市"})
-    convo.user("转人工", "request_human")
-    messages, _ = await convo.run(ActionHandoff(), domain)
-    code = handoff_payload(messages)["ticket"]
-    reply = texts(messages)
+    code, reply = await _hand_off(domain, {"city": "长春市"}, "转人工")
     assert "12393" in reply and say("handoff.ticket", code=code) in reply
     assert say("handoff.callback") not in reply
