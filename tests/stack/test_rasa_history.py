@@ -114,3 +114,35 @@ def test_only_new_events_are_replayed(domain: Domain) -> None:
     second = domain.states_for_tracker_history(tracker)
     assert [type(e).__name__ for e in replays] == ["ActionExecuted", "UserUttered"]
     assert second[:len(first) - 1] == first[:-1] and len(second) == len(first) + 1
+
+
+def _state(rng: random.Random) -> dict:
+    """A dialogue state from a small vocabulary, so that rules often match."""
+    state: dict = {}
+    if rng.random() < 0.9:
+        state["prev_action"] = {"action_name": rng.choice(["action_listen", "action_answer", "utter_greet"])}
+    if rng.random() < 0.7:
+        state["user"] = {"intent": rng.choice(["greet", "inform", "ask_enrolment"])}
+    if rng.random() < 0.4:
+        state["slots"] = {"city": (1.0,)}
+    return state
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_bounded_rule_matching_keeps_the_keys_rasa_keeps(seed: int) -> None:
+    """Stopping at the longest rule's depth leaves the same possible rules as matching
+    against every state of the session."""
+    import json
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    rasa_tuning.install()
+    rng = random.Random(seed)
+    policy = RulePolicy.__new__(RulePolicy)  # the matching reads no configuration
+    lookup = {json.dumps([_state(rng) for _ in range(rng.randint(1, 4))], sort_keys=True): "action_x"
+              for _ in range(40)}
+    for length in (1, 3, 8, 40):
+        states = [_state(rng) for _ in range(length)]
+        ours = RulePolicy._get_possible_keys(policy, lookup, states)
+        rasas = rasa_tuning.RASA["_get_possible_keys"](policy, lookup, states)
+        assert ours == rasas
