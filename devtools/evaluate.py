@@ -1,12 +1,15 @@
-"""`make eval`: the project's NLU and the simple peer, side by side, on two test sets.
+"""`make eval`: the project's NLU and the simple peer, side by side, on three sets.
 
-(a) the held-out set written by the team (tests/nlu_holdout.yml) and (b) real
-residents' questions from public sources (tests/nlu_real/questions.yml). Both systems
+(a) the held-out set written by the team (tests/nlu_holdout.yml), (b) real residents'
+questions from public sources kept for tuning (the development set,
+tests/nlu_dev/questions.yml) and (c) other real residents' questions kept for the final
+score (tests/nlu_real/questions.yml): try changes against (a) and (b), and read (c)
+only to report, so the figure on it is not tuned to its items. Both systems
 learn from the same data/nlu examples in this run. The report (results/nlu/report.md)
 shows macro-F1, accuracy, per-intent F1, the top confusions, the fallback rate and how
 often the fallback's suggested topics contain the right one. Exit 1 when the project
-scores below the peer on either set (macro-F1 on the held-out set, accuracy on real
-questions), or below the given floors.
+scores below the peer on the held-out set (macro-F1) or the real-question test set
+(accuracy), or below the given floors; the development set is reported, not gated.
 """
 from __future__ import annotations
 
@@ -60,9 +63,9 @@ def load_holdout(path: Path) -> TestSet:
                    [m.get("intent") for m in examples])
 
 
-def load_real(path: Path) -> TestSet:
+def load_real(path: Path, name: str = "real residents' questions") -> TestSet:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
-    return TestSet("real residents' questions", path, [i["text"] for i in items],
+    return TestSet(name, path, [i["text"] for i in items],
                    [i["intent"] for i in items], [tuple(i.get("kinds") or ()) for i in items])
 
 
@@ -123,18 +126,34 @@ def by_kind(test: TestSet, predicted: list[str]) -> dict[str, dict]:
     return {k: {"n": len(v), "accuracy": sum(v) / len(v)} for k, v in sorted(table.items())}
 
 
+def gate_failures(result: dict, floor: float | None) -> list[str]:
+    """Why a set fails the gate: the project below the peer or below the floor on the
+    set's own metric. A set without one (the development set) never fails."""
+    metric = result.get("gated_on")
+    if metric is None:
+        return []
+    mine, peer = result["project"][metric], result["peer"][metric]
+    failures = []
+    if mine < peer:
+        failures.append(f"{result['name']}: project {metric} {mine:.3f} below the peer's {peer:.3f}")
+    if floor is not None and mine < floor:
+        failures.append(f"{result['name']}: project {metric} {mine:.3f} below {floor}")
+    return failures
+
+
 def render(results: list[dict], train_size: int) -> str:
     lines = ["# NLU evaluation: the project against the simple peer", "",
              f"Both trained on the same {train_size} examples in `data/nlu` in this run. Peer: "
              "TF-IDF character 1–3-grams + linear SVM on the raw text (`devtools/peer.py`). "
              "Project: `models/assistant.tar.gz`, predictions after its fallback threshold, so "
              "a message it would not answer counts as wrong.", ""]
-    lines += ["| test set | items | project macro-F1 | peer macro-F1 | project accuracy | peer accuracy | project fallback rate |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["| set | items | project macro-F1 | peer macro-F1 | project accuracy | peer accuracy | project fallback rate | gate |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         p, q = r["project"], r["peer"]
+        gate = f"project ≥ peer ({r['gated_on']})" if r.get("gated_on") else "reported (tuning set)"
         lines.append(f"| {r['name']} (`{r['path']}`) | {r['items']} | **{p['macro_f1']:.3f}** | {q['macro_f1']:.3f} "
-                     f"| **{p['accuracy']:.3f}** | {q['accuracy']:.3f} | {p['fallback_rate']:.1%} |")
+                     f"| **{p['accuracy']:.3f}** | {q['accuracy']:.3f} | {p['fallback_rate']:.1%} | {gate} |")
     dropped = ", ".join(f"{r['dropped_as_in_training']} from the {r['name']} set" for r in results)
     lines += ["", f"Test items whose text also occurs in the training data are left out: {dropped}."]
     for r in results:
@@ -162,6 +181,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/assistant.tar.gz")
     parser.add_argument("--holdout", default="tests/nlu_holdout.yml")
+    parser.add_argument("--dev", default="tests/nlu_dev/questions.yml")
     parser.add_argument("--real", default="tests/nlu_real/questions.yml")
     parser.add_argument("--nlu", default="data/nlu", help="training data (for the peer)")
     parser.add_argument("--out", default="results/nlu")
@@ -174,27 +194,24 @@ def main() -> int:
     texts, labels = training_examples(ROOT / args.nlu)
     peer = Peer().fit(texts, labels)
     # A test item the model saw in training measures memory, not understanding.
-    sets = [load_holdout(ROOT / args.holdout).without(texts), load_real(ROOT / args.real).without(texts)]
+    # Each gated set is judged on the figure its target names: macro-F1 on the held-out
+    # set, accuracy on real questions (where a fallback counts as a miss).
+    sets = [(load_holdout(ROOT / args.holdout), "macro_f1", args.min_holdout_f1),
+            (load_real(ROOT / args.dev, "real questions, development set"), None, None),
+            (load_real(ROOT / args.real), "accuracy", args.min_real_accuracy)]
     results, failures = [], []
-    for test in sets:
+    for test, metric, floor in sets:
+        test = test.without(texts)
         project = parse_with_model(ROOT / args.model, test.texts)
         peer_pred = peer.predict(test.texts)
         r = {"name": test.name, "path": str(test.path.relative_to(ROOT)), "items": len(test.texts),
-             "dropped_as_in_training": test.dropped,
+             "dropped_as_in_training": test.dropped, "gated_on": metric,
              "project": score(test.intents, project.intents), "peer": score(test.intents, peer_pred),
              "suggestions": suggestion_hits(test, project)}
         if test.kinds:
             r["by_kind"] = {"project": by_kind(test, project.intents), "peer": by_kind(test, peer_pred)}
         results.append(r)
-        # Each set is judged on the figure its target names: macro-F1 on the held-out
-        # set, accuracy on real questions (where a fallback counts as a miss).
-        metric = "accuracy" if test.kinds else "macro_f1"
-        if r["project"][metric] < r["peer"][metric]:
-            failures.append(f"{test.name}: project {metric} {r['project'][metric]:.3f} below the peer's {r['peer'][metric]:.3f}")
-    if results[0]["project"]["macro_f1"] < args.min_holdout_f1:
-        failures.append(f"held-out macro-F1 {results[0]['project']['macro_f1']:.3f} below {args.min_holdout_f1}")
-    if results[1]["project"]["accuracy"] < args.min_real_accuracy:
-        failures.append(f"real-question accuracy {results[1]['project']['accuracy']:.3f} below {args.min_real_accuracy}")
+        failures += gate_failures(r, floor)
 
     out = ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devtools.evaluate import FALLBACK, by_kind, score
+from devtools.evaluate import FALLBACK, by_kind, gate_failures, score
 from devtools.evaluate import TestSet as EvalSet  # not a pytest class
 from devtools.peer import Peer
 
@@ -39,3 +39,16 @@ def test_peer_is_reproducible():
     labels = ["pay", "pay", "mat", "mat", "file", "file"]
     query = ["医保费去哪交", "产检能报吗", "去外地要备案吗"]
     assert Peer().fit(texts, labels).predict(query) == Peer().fit(texts, labels).predict(query)
+
+
+def _result(metric, project, peer):
+    return {"name": "s", "gated_on": metric,
+            "project": {"accuracy": project, "macro_f1": project}, "peer": {"accuracy": peer, "macro_f1": peer}}
+
+
+def test_a_gated_set_fails_below_the_peer_or_the_floor_and_the_tuning_set_never_does():
+    assert gate_failures(_result("accuracy", 0.74, 0.72), 0.65) == []
+    assert gate_failures(_result("accuracy", 0.70, 0.72), 0.65) == ["s: project accuracy 0.700 below the peer's 0.720"]
+    assert gate_failures(_result("macro_f1", 0.80, 0.70), 0.90) == ["s: project macro_f1 0.800 below 0.9"]
+    # The development set is for trying changes: reported, never a reason to fail.
+    assert gate_failures(_result(None, 0.10, 0.90), None) == []
