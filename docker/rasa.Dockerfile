@@ -11,7 +11,14 @@ RUN grep -v '^rasa==' /tmp/req/requirements.txt > /tmp/req/extra.txt \
  && python -m pip install --no-cache-dir -r /tmp/req/extra.txt -c /tmp/req/requirements.lock \
  && rm -rf /tmp/req
 
+# The pipeline's own components (textproc/, nlu/) and the tuned tracker store
+# (stack/, with what it imports); tests/deploy/test_images.py checks the list.
+COPY --chown=1001:0 settings.py settings.py
 COPY --chown=1001:0 textproc/ textproc/
+COPY --chown=1001:0 nlu/ nlu/
+COPY --chown=1001:0 stack/ stack/
+COPY --chown=1001:0 knowledge/ knowledge/
+COPY --chown=1001:0 hotline/ hotline/
 COPY --chown=1001:0 config.yml domain.yml endpoints.production.yml credentials.yml ./
 COPY --chown=1001:0 data/ data/
 COPY --chown=1001:0 docker/rasa-entrypoint.sh /app/docker/rasa-entrypoint.sh

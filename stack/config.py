@@ -325,17 +325,12 @@ class StackConfig:
         """The endpoints file Rasa reads.
 
         Production uses ``endpoints.production.yml`` with its ``${VAR}``s kept
-        (Rasa expands them from the environment, so no secret is written to disk);
-        the copy names the tuned SQL tracker store (:mod:`stack.tracker_store`),
-        which the committed file cannot until the Rasa image ships ``stack/``.
+        (Rasa expands them from the environment, so no secret is written to disk).
         The embedded file holds literal defaults, so it is copied into ``var/run``
         with this stack's action-server port and an absolute tracker path.
         """
         if self.production:
             data = yaml.safe_load(PRODUCTION_ENDPOINTS.read_text(encoding="utf-8")) or {}
-            tracker = data.get("tracker_store") or {}
-            if tracker.get("type") == "SQL":
-                tracker["type"] = TUNED_TRACKER_STORE
             return self._write_endpoints(data, "endpoints.production.yml", "production-")
         data = yaml.safe_load(EMBEDDED_ENDPOINTS.read_text(encoding="utf-8")) or {}
         data.setdefault("action_endpoint", {})["url"] = f"{self.action_server_url}/webhook"

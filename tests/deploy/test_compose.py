@@ -211,7 +211,7 @@ def _has_image_healthcheck(service: str) -> bool:
 
 def test_production_endpoints_have_no_literal_secrets() -> None:
     data = yaml.safe_load((ROOT / "endpoints.production.yml").read_text())
-    assert data["tracker_store"]["type"] == "SQL"
+    assert data["tracker_store"]["type"] == "stack.tracker_store.TunedSQLTrackerStore"
     assert data["tracker_store"]["dialect"] == "postgresql"
     assert data["lock_store"]["type"] == "redis"
     for section in ("tracker_store", "lock_store"):
