@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import aspects, common
 from actions.aspects import Part
 from actions.common import ELDER, Context, SyncAction, say
-from actions.fallback import suggest_topics
+from actions.fallback import offer_alternatives, suggest_topics
 from actions.handoff import hand_off
 from knowledge import answer_service
 from knowledge.errors import EntryNotFound, KnowledgeError
@@ -341,6 +341,8 @@ def answer_topic(
     dispatcher.utter_message(json_message=payload)
     # "再说一遍" repeats the data too, or channels would read the citation aloud.
     events.append(SlotSet("last_answer", {"text": text, "payload": payload}))
+    # A question the classifier was unsure of: the next likeliest topics, one tap away.
+    offer_alternatives(dispatcher, tracker, ctx.place.name if ctx.place else None)
     if ctx.place:
         events.append(SlotSet("city", ctx.place.name))
     if answer.handoff:

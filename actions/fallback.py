@@ -81,6 +81,40 @@ def suggest_topics(intent_ranking: list[dict], text: str, limit: int = 3) -> lis
     return offered[:limit]
 
 
+# An answer whose topic the classifier was unsure of also offers the next likeliest
+# topics, so a resident it misread is one tap from the right answer instead of a
+# rephrase. Chosen on the development set (tests/nlu_dev, never the test set): see
+# results/nlu/report.md, "answered or offered".
+ALTERNATIVES_BELOW = 0.7
+ALTERNATIVES = 2
+
+
+def alternatives(intent: dict | None, intent_ranking: list[dict], text: str,
+                 below: float = ALTERNATIVES_BELOW) -> list[str]:
+    """Topics to offer beside an answer to ``intent``: none when the classifier was sure.
+
+    Pure, like :func:`suggest_topics`, so ``make eval`` measures what residents are offered.
+    """
+    name, confidence = (intent or {}).get("name"), float((intent or {}).get("confidence") or 0.0)
+    if name not in common.service_topics() or confidence >= below:
+        return []
+    others = suggest_topics(intent_ranking, text, limit=ALTERNATIVES + 1)
+    return [t for t in others if t != name][:ALTERNATIVES]
+
+
+def offer_alternatives(dispatcher: CollectingDispatcher, tracker: Tracker, city: str | None) -> None:
+    """After an unsure answer: "如果我理解错了，您可能想问：…" with a button per topic."""
+    message = tracker.latest_message
+    try:
+        topics = alternatives(message.get("intent"), message.get("intent_ranking") or [], message.get("text") or "")
+    except KnowledgeError:
+        return
+    if topics:
+        labels = common.service_topics()
+        dispatcher.utter_message(text=say("answer.alternatives", choices=_choices([labels[t] for t in topics])),
+                                 buttons=common.topic_buttons(topics, city=city))
+
+
 def _choices(labels: list[str]) -> str:
     return say("fallback.choice_or").join(labels)
 

@@ -118,6 +118,35 @@ def suggestion_hits(test: TestSet, predictions: Predictions) -> dict | None:
             "rate": hits / len(fell_back) if fell_back else None}
 
 
+# Thresholds tried for offering other topics beside an unsure answer (development set only).
+ALTERNATIVE_THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def answered_or_offered(test: TestSet, predictions: Predictions, below: float | None = None) -> dict | None:
+    """How often the resident gets the right topic: answered, or one tap away.
+
+    Right when the answer's topic is right, when a fallback offers it, or when an
+    answer the classifier was unsure of offers it among the alternatives
+    (``actions.fallback.alternatives``; ``below`` overrides its threshold).
+    """
+    try:
+        from actions.fallback import ALTERNATIVES_BELOW, alternatives, suggest_topics
+    except ImportError:
+        return None
+    below = ALTERNATIVES_BELOW if below is None else below
+    hits = offered = 0
+    for truth, text, guess, ranking in zip(test.intents, test.texts, predictions.intents, predictions.rankings):
+        if guess == FALLBACK:
+            hits += truth in suggest_topics(ranking, text)
+            continue
+        confidence = next((r.get("confidence") for r in ranking if r.get("name") == guess), 0.0)
+        extra = alternatives({"name": guess, "confidence": confidence}, ranking, text, below=below)
+        offered += bool(extra)
+        hits += truth == guess or truth in extra
+    n = len(test.texts)
+    return {"threshold": below, "rate": hits / n if n else None, "with_alternatives": offered / n if n else None}
+
+
 def by_kind(test: TestSet, predicted: list[str]) -> dict[str, dict]:
     table: dict[str, list[int]] = {}
     for kinds, truth, guess in zip(test.kinds, test.intents, predicted):
@@ -163,6 +192,17 @@ def render(results: list[dict], train_size: int) -> str:
             rate = "n/a" if s["rate"] is None else f"{s['rate']:.1%}"
             lines += [f"Fallback suggestions: {s['fallbacks']} messages fell back; the right topic was "
                       f"among the offered buttons for {s['right_topic_offered']} ({rate}).", ""]
+        if r.get("answered_or_offered"):
+            a = r["answered_or_offered"]
+            lines += [f"Answered or offered: the right topic was answered, or offered as a button beside an "
+                      f"unsure answer (confidence below {a['threshold']}) or after a fallback, for "
+                      f"{a['rate']:.1%} of messages (top-1 accuracy {r['project']['accuracy']:.1%}); "
+                      f"{a['with_alternatives']:.1%} of answers carried alternatives.", ""]
+        if r.get("alternatives_sweep"):
+            lines += ["| offer alternatives below | answered or offered | answers with alternatives |",
+                      "| --- | --- | --- |"]
+            lines += [f"| {a['threshold']} | {a['rate']:.1%} | {a['with_alternatives']:.1%} |" for a in r["alternatives_sweep"]]
+            lines.append("")
         if r.get("by_kind"):
             lines += ["| kind | items | project accuracy | peer accuracy |", "| --- | --- | --- | --- |"]
             for kind, row in r["by_kind"]["project"].items():
@@ -207,7 +247,11 @@ def main() -> int:
         r = {"name": test.name, "path": str(test.path.relative_to(ROOT)), "items": len(test.texts),
              "dropped_as_in_training": test.dropped, "gated_on": metric,
              "project": score(test.intents, project.intents), "peer": score(test.intents, peer_pred),
-             "suggestions": suggestion_hits(test, project)}
+             "suggestions": suggestion_hits(test, project),
+             "answered_or_offered": answered_or_offered(test, project)}
+        if metric is None:
+            # Only the tuning set shows the threshold sweep the choice was made on.
+            r["alternatives_sweep"] = [answered_or_offered(test, project, t) for t in ALTERNATIVE_THRESHOLDS]
         if test.kinds:
             r["by_kind"] = {"project": by_kind(test, project.intents), "peer": by_kind(test, peer_pred)}
         results.append(r)

@@ -52,3 +52,23 @@ def test_a_gated_set_fails_below_the_peer_or_the_floor_and_the_tuning_set_never_
     assert gate_failures(_result("macro_f1", 0.80, 0.70), 0.90) == ["s: project macro_f1 0.800 below 0.9"]
     # The development set is for trying changes: reported, never a reason to fail.
     assert gate_failures(_result(None, 0.10, 0.90), None) == []
+
+
+def test_answered_or_offered_counts_a_right_answer_or_a_right_topic_one_tap_away():
+    from devtools.evaluate import Predictions, answered_or_offered
+
+    def ranked(*pairs):
+        return [{"name": n, "confidence": c} for n, c in pairs]
+
+    test = EvalSet("t", Path("x"), ["a", "b", "c", "d"],
+                   ["ask_enrolment", "ask_payment_channels", "ask_transfer", "ask_maternity"])
+    predictions = Predictions("project", ["ask_enrolment", "ask_enrolment", "ask_enrolment", FALLBACK], [
+        ranked(("ask_enrolment", 0.9), ("ask_payment_channels", 0.05)),        # right answer
+        ranked(("ask_enrolment", 0.5), ("ask_payment_channels", 0.4)),         # right topic offered
+        ranked(("ask_enrolment", 0.95), ("ask_transfer", 0.04)),               # sure and wrong
+        ranked((FALLBACK, 0.4), ("ask_maternity", 0.3), ("ask_enrolment", 0.2)),  # fallback offers it
+    ])
+    result = answered_or_offered(test, predictions, below=0.7)
+    assert result == {"threshold": 0.7, "rate": 0.75, "with_alternatives": 0.25}
+    # With alternatives switched off only the right answer and the fallback's offer count.
+    assert answered_or_offered(test, predictions, below=0.0)["rate"] == 0.5

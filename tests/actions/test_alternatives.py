@@ -1,0 +1,66 @@
+"""An answer the classifier was unsure of also offers the next likeliest topics."""
+from __future__ import annotations
+
+import json
+
+from actions import common
+from actions.answers import ActionAnswerTopic
+from actions.common import say
+from actions.fallback import ALTERNATIVES_BELOW, alternatives
+from tests.actions.conftest import Conversation
+
+LABELS = common.service_topics()
+
+
+def ranking(*pairs) -> list[dict]:
+    return [{"name": n, "confidence": c} for n, c in pairs]
+
+
+UNSURE = ranking(("ask_enrolment", 0.52), ("ask_payment_channels", 0.31), ("greet", 0.1),
+                 ("ask_transfer", 0.04), ("ask_maternity", 0.03))
+
+
+def test_a_sure_answer_offers_nothing_and_an_unsure_one_the_next_two_topics():
+    assert alternatives({"name": "ask_enrolment", "confidence": 0.52}, UNSURE, "嗯嗯") == \
+        ["ask_payment_channels", "ask_transfer"]
+    sure = {"name": "ask_enrolment", "confidence": ALTERNATIVES_BELOW}
+    assert alternatives(sure, UNSURE, "嗯嗯") == []
+    # Only answers to service questions carry alternatives; a button press is sure.
+    assert alternatives({"name": "inform", "confidence": 0.3}, UNSURE, "嗯嗯") == []
+    assert alternatives({"name": "nlu_fallback", "confidence": 0.3}, UNSURE, "嗯嗯") == []
+    assert alternatives(None, UNSURE, "嗯嗯") == []
+
+
+def _alternative_messages(messages: list[dict]) -> list[dict]:
+    prefix = say("answer.alternatives", choices="").split("：")[0]
+    return [m for m in messages if (m.get("text") or "").startswith(prefix)]
+
+
+async def test_an_unsure_answer_is_given_and_then_offers_the_other_topics_for_the_same_place(action_db, domain):
+    convo = Conversation(metadata={"city": "开州区"})
+    convo.user("我想问下医保那个事咋整", "ask_enrolment", ranking=UNSURE)
+    messages, events = await convo.run(ActionAnswerTopic(), domain)
+    answer = next(m["custom"]["answer"] for m in messages if (m.get("custom") or {}).get("answer"))
+    assert answer["topic"] == "ask_enrolment" and answer["city"] == "开州区"
+    offered = _alternative_messages(messages)
+    assert len(offered) == 1 and messages.index(offered[0]) > messages.index(
+        next(m for m in messages if (m.get("custom") or {}).get("answer")))
+    expected = ["ask_payment_channels", "ask_transfer"]
+    choices = say("fallback.choice_or").join(LABELS[t] for t in expected)
+    assert offered[0]["text"] == say("answer.alternatives", choices=choices)
+    assert [b["title"] for b in offered[0]["buttons"]] == [LABELS[t] for t in expected]
+    payload = offered[0]["buttons"][0]["payload"]
+    assert payload.startswith("/ask_payment_channels{") and json.loads(payload[len("/ask_payment_channels"):]) == \
+        {"city": "开州区"}
+
+
+async def test_a_sure_answer_and_a_question_waiting_for_its_place_offer_no_alternatives(action_db, domain):
+    sure = Conversation(metadata={"city": "开州区"})
+    sure.user("居民医保怎么参保", "ask_enrolment", ranking=ranking(("ask_enrolment", 0.95), ("ask_payment_channels", 0.03)))
+    messages, _ = await sure.run(ActionAnswerTopic(), domain)
+    assert any((m.get("custom") or {}).get("answer") for m in messages) and not _alternative_messages(messages)
+    # No place yet: the bot asks where first; alternatives would talk past that question.
+    waiting = Conversation()
+    waiting.user("我想问下医保那个事咋整", "ask_enrolment", ranking=UNSURE)
+    messages, _ = await waiting.run(ActionAnswerTopic(), domain)
+    assert messages[-1]["text"] == say("ask.city") and not _alternative_messages(messages)
