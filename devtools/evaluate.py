@@ -195,7 +195,7 @@ def render(results: list[dict], train_size: int) -> str:
         if r.get("answered_or_offered"):
             a = r["answered_or_offered"]
             lines += [f"Answered or offered: the right topic was answered, or offered as a button beside an "
-                      f"unsure answer (confidence below {a['threshold']}) or after a fallback, for "
+                      f"unsure answer (confidence below {a['threshold']}) or a long message, or after a fallback, for "
                       f"{a['rate']:.1%} of messages (top-1 accuracy {r['project']['accuracy']:.1%}); "
                       f"{a['with_alternatives']:.1%} of answers carried alternatives.", ""]
         if r.get("alternatives_sweep"):

@@ -31,6 +31,14 @@ def test_a_sure_answer_offers_nothing_and_an_unsure_one_the_next_two_topics():
     assert alternatives(None, UNSURE, "嗯嗯") == []
 
 
+def test_a_long_narrative_always_offers_the_other_topics():
+    story = "我父亲是农村户口，去年在县医院住院花了三万多块钱，" * 3 + "请问新农合能报多少？"
+    assert len(story) >= 80
+    sure = {"name": "ask_enrolment", "confidence": 0.95}
+    assert alternatives(sure, UNSURE, story) == ["ask_payment_channels", "ask_transfer"]
+    assert alternatives(sure, UNSURE, story[-40:]) == []
+
+
 def _alternative_messages(messages: list[dict]) -> list[dict]:
     prefix = say("answer.alternatives", choices="").split("：")[0]
     return [m for m in messages if (m.get("text") or "").startswith(prefix)]
