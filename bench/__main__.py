@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import stage_timing
 from bench import profile, stages
 from bench.load import PHASES, run_load, run_parse
 from bench.report import latency_ms, markdown
@@ -84,6 +85,10 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     # Without a token the gateway and Rasa still agree; in production it is required.
     env["RASA_TOKEN"] = new_token()
     env["STAFF_PASSWORD_HASH"] = throwaway_staff_hash()
+    timing_dir = workdir / name / "stage-timing"
+    if args.stages:
+        # Each process writes the time of each stage of a turn here (stage_timing.py).
+        env["MEDINS_STAGE_TIMING_DIR"] = str(timing_dir)
     with _databases(production, workdir / name) as urls:
         env.update(urls)
         config = StackConfig.for_tests(
@@ -115,7 +120,12 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
                 samples = asyncio.run(stages.run_stages(
                     config.rasa_urls[0], config.gateway_url, config.rasa_token, config.api_key,
                     conversations=args.stages, timeout=args.timeout))
+                timed = stages.attach_timing(samples, stage_timing.read(timing_dir))
                 stage_summary = stages.summarise(samples)
+                stage_summary["server_stages"] = stages.timing_summary(
+                    samples, stage_summary["answer_turns_ms"]["parse"]["p50"])
+                print(f"[{name}] server-side stages for {timed} of {len(samples)} turns",
+                      flush=True)
                 stage_summary["repeat"] = stages.repeat_summary(asyncio.run(stages.run_repeat(
                     config.rasa_urls[0], config.gateway_url, config.api_key,
                     timeout=args.timeout)))

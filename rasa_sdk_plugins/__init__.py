@@ -1,10 +1,13 @@
 """rasa_sdk's plugin package: rasa_sdk imports a top-level package of this name
 and calls :func:`init_hooks` (``rasa_sdk/plugin.py``). Ours ties the database
-engine to the action server's lifecycle (``actions/lifecycle.py``)."""
+engine to the action server's lifecycle (``actions/lifecycle.py``) and, for the
+benchmark only, times each action (``stage_timing``; off unless its variable is set)."""
 from __future__ import annotations
 
 
 def init_hooks(manager) -> None:
+    import stage_timing
     from actions import lifecycle
 
     manager.register(lifecycle)
+    stage_timing.install_action_server()
