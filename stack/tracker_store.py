@@ -29,6 +29,12 @@ server, the retention job or "删除我的记录" writing or deleting events cha
 the newest id, so the next turn reads the database again. A tracker is kept only
 when it is exactly what a load would return (it starts at its session's
 ``session_started`` and holds no earlier session).
+
+Saving such a tracker also skips Rasa's count of the session's stored rows (which
+events are new): a query over every row of the session that cost PostgreSQL ~10 ms
+at 30 turns, the largest part of a production save. The store knows the count it
+saved and checks, in the same transaction, that the sender's newest row is still
+the one it wrote; otherwise it counts as Rasa does.
 """
 from __future__ import annotations
 
@@ -149,7 +155,12 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         """Rasa's ``save``, its database work in a worker thread (Rasa holds the
         sender's lock meanwhile, so the tracker does not change under it)."""
         await self.stream_events(tracker)
-        last_id = await asyncio.to_thread(self._save_events, tracker)
+        saved = self._saved.get(tracker.sender_id)
+        # The rows of a tracker this store saved and handed back: its newest id and count.
+        known = ((saved.last_id, saved.n_events)
+                 if saved is not None and saved.tracker is tracker
+                 and len(tracker.events) >= saved.n_events else None)
+        last_id = await asyncio.to_thread(self._save_events, tracker, known)
         self._remember(tracker, last_id)
 
     def _remember(self, tracker: DialogueStateTracker, last_id: int | None) -> None:
@@ -166,10 +177,23 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         while len(self._saved) > self.cache_size:
             self._saved.popitem(last=False)
 
-    def _save_events(self, tracker: DialogueStateTracker) -> int | None:
-        """Rasa 3.6's SQLTrackerStore.save, line for line; returns the newest event id."""
+    def _unsaved_events(self, session: Any, tracker: DialogueStateTracker,
+                        known: tuple[int, int] | None) -> Any:
+        """The tracker's events not stored yet. Rasa counts the session's rows, a query
+        over all of them (with their data) that grew with the conversation: ~10 ms on
+        PostgreSQL at 30 turns. When this store saved the tracker itself (``known``: the
+        newest id and the number of events it saved) and the sender's newest row is
+        still that one, the count is the number it saved; otherwise Rasa's count."""
+        if known is not None and self._latest_id(tracker.sender_id, session) == known[0]:
+            return itertools.islice(tracker.events, known[1], len(tracker.events))
+        return self._additional_events(session, tracker)
+
+    def _save_events(self, tracker: DialogueStateTracker,
+                     known: tuple[int, int] | None = None) -> int | None:
+        """Rasa 3.6's SQLTrackerStore.save, line for line but for the count
+        (:meth:`_unsaved_events`); returns the newest event id."""
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            for event in self._unsaved_events(session, tracker, known):
                 data = event.as_dict()
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
                 session.add(self.SQLEvent(
