@@ -281,6 +281,16 @@ async def test_a_tracker_the_store_did_not_load_is_not_kept(tmp_path: Path, doma
     assert [e.as_dict() for e in back.events] == [e.as_dict() for e in plain.events]
 
 
+def _statements(store: TunedSQLTrackerStore) -> list[str]:
+    """Every statement the store sends from now on."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: seen.append(statement))
+    return seen
+
+
 def _count_queries(store: TunedSQLTrackerStore) -> list[str]:
     """Rasa's count of the session's rows, each time the store runs it."""
     import sqlalchemy as sa
@@ -315,6 +325,15 @@ async def test_a_tracker_the_store_saved_is_saved_again_without_counting_its_row
             await store.save(tracker)
     # The first save and the first turn after a load count; the three after do not.
     assert len(counts) == 2
+    # A kept tracker's save: the newest-id check and the insert, nothing after the commit.
+    statements = _statements(tuned)
+    tracker = await tuned.retrieve(sender)
+    statements.clear()
+    tracker.update(UserUttered("好的"))
+    await tuned.save(tracker)
+    assert [s.split()[0] for s in statements] == ["SELECT", "INSERT"]
+    assert "max(" in statements[0].lower()
+    assert await tuned.retrieve(sender) is tracker  # its newest id is the one remembered
 
     def rows(store: SQLTrackerStore) -> list[tuple]:
         with store.engine.connect() as conn:
@@ -322,7 +341,8 @@ async def test_a_tracker_the_store_saved_is_saved_again_without_counting_its_row
                 "SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
                 f"FROM events WHERE sender_id = '{sender}' ORDER BY id")]
 
-    assert rows(tuned) == rows(rasa) and len(rows(tuned)) == 7 + 4 * 4
+    await rasa.save(tracker)
+    assert rows(tuned) == rows(rasa) and len(rows(tuned)) == 7 + 4 * 4 + 1
     tuned.engine.dispose()
 
 
