@@ -243,7 +243,8 @@ def timing_summary(samples: list[Sample], parse_p50_ms: float | None) -> dict[st
         rows[key] = {"p50": lat["p50"], "p95": lat["p95"], "count": lat["count"],
                      "share": round(sum(values) / total, 3) if total and key != "gateway_own"
                      else None,
-                     "÷ parse": _ratio(lat["p50"], parse_p50_ms)}
+                     "÷ parse": (None if lat["p50"] is None or not parse_p50_ms
+                                 else round(lat["p50"] / parse_p50_ms, 2))}
     return {"turns": len(timed), "parts": rows,
             "predict_calls_p50": percentile([s.server["predict_calls"] for s in timed], 50),
             "action_calls_p50": percentile([s.server["action_calls"] for s in timed], 50)}
