@@ -3,8 +3,9 @@
 Starts each set-up with stack/ on free ports — embedded default, production
 with 1 Rasa server, production with 2 — drives realistic conversations through
 the gateway, measures bare ``/model/parse`` in the same run, breaks a turn
-down by depth (parse, Rasa REST turn, ``/api/chat``) and by turn index over
-30-turn conversations (bench/stages.py), runs residents with no reading time
+down by depth (parse, Rasa REST turn, ``/api/chat``), by turn index over
+30-turn conversations and by stage inside the servers (bench/stages.py,
+stage_timing.py), runs residents with no reading time
 while py-spy samples every process (bench/profile.py), and writes
 ``bench/results/<timestamp>.{md,json}`` (and ``latest.*``, ``profile-*.txt``).
 

@@ -13,6 +13,13 @@ So the three depths see the same texts under the same load from other processes,
 and their ratios are fair even on a busy machine where absolute times are not.
 Costs are also reported by turn index (1–5, 6–15, 16–30): a flat cost means the
 growing conversation does not slow its turns.
+
+Inside the Rasa turn, the processes time each stage themselves (``stage_timing.py``,
+switched on by the bench with ``MEDINS_STAGE_TIMING_DIR``): lock, tracker retrieve,
+NLU parse, policy prediction, action calls (the action server's own run and the rest:
+network and (de)serialisation), tracker save, and the gateway's own time.
+:func:`attach_timing` joins their records to the client's turns and
+:func:`timing_summary` makes the table whose rows add up to the client's Rasa turn.
 """
 from __future__ import annotations
 
