@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     resolved_ticket_retention_days: int = env("TICKET_RETENTION_DAYS", 365, ge=1)
     audit_retention_days: int = env("AUDIT_RETENTION_DAYS", 365, ge=1)
     retention_interval_hours: float = env("RETENTION_INTERVAL_HOURS", 24.0, gt=0)
+    # Benchmark only: each process appends the time of each stage of a turn to JSON
+    # lines in this folder (stage_timing.py); unset, nothing is timed or patched.
+    stage_timing_dir: Optional[Path] = env("MEDINS_STAGE_TIMING_DIR")
 
     class Config:
         case_sensitive = True

@@ -3,8 +3,9 @@
 Starts each set-up with stack/ on free ports — embedded default, production
 with 1 Rasa server, production with 2 — drives realistic conversations through
 the gateway, measures bare ``/model/parse`` in the same run, breaks a turn
-down by depth (parse, Rasa REST turn, ``/api/chat``) and by turn index over
-30-turn conversations (bench/stages.py), runs residents with no reading time
+down by depth (parse, Rasa REST turn, ``/api/chat``), by turn index over
+30-turn conversations and by stage inside the servers (bench/stages.py,
+stage_timing.py), runs residents with no reading time
 while py-spy samples every process (bench/profile.py), and writes
 ``bench/results/<timestamp>.{md,json}`` (and ``latest.*``, ``profile-*.txt``).
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import stage_timing
 from bench import profile, stages
 from bench.load import PHASES, run_load, run_parse
 from bench.report import latency_ms, markdown
@@ -84,6 +86,10 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     # Without a token the gateway and Rasa still agree; in production it is required.
     env["RASA_TOKEN"] = new_token()
     env["STAFF_PASSWORD_HASH"] = throwaway_staff_hash()
+    timing_dir = workdir / name / "stage-timing"
+    if args.stages:
+        # Each process writes the time of each stage of a turn here (stage_timing.py).
+        env["MEDINS_STAGE_TIMING_DIR"] = str(timing_dir)
     with _databases(production, workdir / name) as urls:
         env.update(urls)
         config = StackConfig.for_tests(
@@ -115,7 +121,12 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
                 samples = asyncio.run(stages.run_stages(
                     config.rasa_urls[0], config.gateway_url, config.rasa_token, config.api_key,
                     conversations=args.stages, timeout=args.timeout))
+                timed = stages.attach_timing(samples, stage_timing.read(timing_dir))
                 stage_summary = stages.summarise(samples)
+                stage_summary["server_stages"] = stages.timing_summary(
+                    samples, stage_summary["answer_turns_ms"]["parse"]["p50"])
+                print(f"[{name}] server-side stages for {timed} of {len(samples)} turns",
+                      flush=True)
                 stage_summary["repeat"] = stages.repeat_summary(asyncio.run(stages.run_repeat(
                     config.rasa_urls[0], config.gateway_url, config.api_key,
                     timeout=args.timeout)))

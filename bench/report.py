@@ -92,7 +92,9 @@ def markdown(run: dict[str, Any]) -> str:
                   "then as a turn through the gateway's `/api/chat`, back to back, so ratios "
                   "compare like with like even when other work shares the CPU (absolute "
                   "times then are not comparable between runs). Targets: answer turn ÷ parse "
-                  "≤ 3, turn 30 ≤ 1.2 × turn 2.", ""]
+                  "≤ 3, turn 30 ≤ 1.2 × turn 2. The stage tables come from the servers' own "
+                  "clocks (stage_timing.py): wall time, so a stage that waits for the CPU "
+                  "while other work runs counts that wait too.", ""]
         for s in staged:
             lines += stage_markdown(s["name"], s["stages"])
     stressed = [s for s in run["setups"] if not s.get("skipped") and s.get("stress")]

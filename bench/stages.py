@@ -13,6 +13,13 @@ So the three depths see the same texts under the same load from other processes,
 and their ratios are fair even on a busy machine where absolute times are not.
 Costs are also reported by turn index (1–5, 6–15, 16–30): a flat cost means the
 growing conversation does not slow its turns.
+
+Inside the Rasa turn, the processes time each stage themselves (``stage_timing.py``,
+switched on by the bench with ``MEDINS_STAGE_TIMING_DIR``): lock, tracker retrieve,
+NLU parse, policy prediction, action calls (the action server's own run and the rest:
+network and (de)serialisation), tracker save, and the gateway's own time.
+:func:`attach_timing` joins their records to the client's turns and
+:func:`timing_summary` makes the table whose rows add up to the client's Rasa turn.
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ import aiohttp
 from bench.load import long_conversation
 from bench.report import latency_ms, percentile
 from stack.client import chat
+from stack.config import rasa_sender
 
 BUCKETS = ((1, 5), (6, 15), (16, 30))
 DEPTHS = ("parse", "rasa_turn", "api_turn")
@@ -42,6 +50,11 @@ class Sample:
     text: str
     seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # The sender Rasa saw at each depth, to find the servers' own timing of the turn.
+    senders: dict[str, str] = field(default_factory=dict)
+    # Server-side seconds per stage of the Rasa REST turn (attach_timing), and the
+    # gateway's own part of the /api/chat turn.
+    server: dict[str, float] = field(default_factory=dict)
 
 
 async def _post(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
@@ -72,7 +85,8 @@ async def run_stages(rasa_url: str, gateway_url: str | None, token: str | None, 
             script = long_conversation(rng, turns, handoff=(c % 2 == 1))
             run = uuid.uuid4().hex[:10]
             for i, (phase, text) in enumerate(script, start=1):
-                sample = Sample(c, i, phase, text)
+                sample = Sample(c, i, phase, text, senders={
+                    "rasa_turn": f"stage-rasa-{run}", "api_turn": rasa_sender(f"stage-api-{run}")})
                 took, err = await _post(session, f"{rasa_url}/model/parse", {"text": text},
                                         params, timeout)
                 sample.seconds["parse"] = took
@@ -150,6 +164,99 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
+# The Rasa REST turn, measured by the client, split into parts that add up to it
+# (bench/stages.attach_timing): key, label. "action_own" and "action_network" split
+# "action_call"; "lock_hold" overlaps the stages inside the lock. None of those three
+# is added again.
+TURN_PARTS = (
+    ("outside", "HTTP, Sanic, REST channel (client turn − handle_message)"),
+    ("lock_acquire", "lock acquire"),
+    ("retrieve", "tracker retrieve"),
+    ("parse", "NLU parse"),
+    ("predict", "policy prediction (all calls)"),
+    ("action_call", "action calls (RemoteAction.run)"),
+    ("save", "tracker save"),
+    ("lock_release", "lock release"),
+    ("unaccounted", "unaccounted (handle_message − stages)"),
+)
+DETAIL_PARTS = (
+    ("action_own", "… of which the actions' own run (action server)"),
+    ("action_network", "… of which network + (de)serialisation"),
+    ("lock_hold", "lock held (acquired → release)"),
+)
+SERVER_STAGES = ("lock_acquire", "retrieve", "parse", "predict", "action_call", "save",
+                 "lock_release")
+
+
+def attach_timing(samples: list[Sample], records: list[dict[str, Any]]) -> int:
+    """Fill each sample's ``server`` from the processes' stage records (stage_timing):
+    the n-th Rasa turn of a sender is the n-th sample of its conversation (one turn at a
+    time), an action belongs to the Rasa turn of its sender that it started in, the
+    gateway's n-th request of a sender to the n-th /api/chat turn. Returns how many
+    samples got a breakdown; a conversation whose counts differ gets none."""
+    by_role: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for record in sorted(records, key=lambda r: r.get("start", 0.0)):
+        by_role.setdefault(record.get("role", ""), {}).setdefault(
+            record.get("sender") or "", []).append(record)
+    rasa, actions, gateway = (by_role.get(r, {}) for r in ("rasa", "actions", "gateway"))
+    conversations: dict[int, list[Sample]] = {}
+    for sample in samples:
+        conversations.setdefault(sample.conversation, []).append(sample)
+    done = 0
+    for turns in conversations.values():
+        turns.sort(key=lambda s: s.index)
+        sender = turns[0].senders.get("rasa_turn", "")
+        found = rasa.get(sender, [])
+        if len(found) == len(turns):
+            for sample, record in zip(turns, found):
+                sample.server.update(_turn_parts(sample, record, actions.get(sender, [])))
+                done += 1
+        api = gateway.get(turns[0].senders.get("api_turn", ""), [])
+        if len(api) == len(turns):
+            for sample, record in zip(turns, api):
+                sample.server["gateway_own"] = record["total"] - record["rasa"]
+    return done
+
+
+def _turn_parts(sample: Sample, record: dict[str, Any],
+                actions: list[dict[str, Any]]) -> dict[str, float]:
+    stages = {name: sum(values) for name, values in record.get("stages", {}).items()}
+    turn = record["turn"]
+    parts = {name: stages.get(name, 0.0) for name in SERVER_STAGES}
+    parts["unaccounted"] = turn - sum(parts.values())
+    if "rasa_turn" in sample.seconds:
+        parts["outside"] = sample.seconds["rasa_turn"] - turn
+    start, end = record["start"], record["start"] + turn
+    parts["action_own"] = sum(a["own"] for a in actions if start <= a["start"] <= end)
+    parts["action_network"] = parts["action_call"] - parts["action_own"]
+    parts["lock_hold"] = stages.get("lock_hold", 0.0)
+    parts["handle_message"] = turn
+    parts["predict_calls"] = float(len(record.get("stages", {}).get("predict", [])))
+    parts["action_calls"] = float(len(record.get("actions", [])))
+    return parts
+
+
+def timing_summary(samples: list[Sample], parse_p50_ms: float | None) -> dict[str, Any]:
+    """Answer turns: p50/p95 ms per part, its share of all the Rasa REST turns' time,
+    and its p50 over bare parse's p50."""
+    timed = [s for s in samples if s.server.get("handle_message") is not None
+             and "outside" in s.server and not s.errors and s.phase in ANSWER_PHASES]
+    total = sum(s.seconds["rasa_turn"] for s in timed)
+    rows: dict[str, Any] = {}
+    for key, _ in TURN_PARTS + DETAIL_PARTS + (("rasa_turn", ""), ("gateway_own", "")):
+        values = [s.seconds["rasa_turn"] if key == "rasa_turn" else s.server[key]
+                  for s in timed if key == "rasa_turn" or key in s.server]
+        lat = latency_ms(values)
+        rows[key] = {"p50": lat["p50"], "p95": lat["p95"], "count": lat["count"],
+                     "share": round(sum(values) / total, 3) if total and key != "gateway_own"
+                     else None,
+                     "÷ parse": (None if lat["p50"] is None or not parse_p50_ms
+                                 else round(lat["p50"] / parse_p50_ms, 2))}
+    return {"turns": len(timed), "parts": rows,
+            "predict_calls_p50": percentile([s.server["predict_calls"] for s in timed], 50),
+            "action_calls_p50": percentile([s.server["action_calls"] for s in timed], 50)}
+
+
 def summarise(samples: list[Sample]) -> dict[str, Any]:
     """p50/p95 per depth, turn ÷ parse ratios, and cost by turn index."""
     def values(depth: str, keep=lambda s: True) -> list[float]:
@@ -224,10 +331,36 @@ def markdown(name: str, summary: dict[str, Any]) -> list[str]:
               f"(×{g['api_turn']['late÷early']}).", ""]
     if summary["sample_errors"]:
         lines += ["Errors: " + "; ".join(summary["sample_errors"]), ""]
+    timing = summary.get("server_stages")
+    if timing and timing["turns"]:
+        lines += timing_markdown(timing)
     for depth, label in (("rasa_turn", "Rasa REST"), ("api_turn", "/api/chat")):
         r = summary.get("repeat", {}).get(depth)
         if r:
             lines.append(f"Same question and follow-up repeated ({label}): turns 2–5 p50 "
                          f"{r['turns 2-5 p50 ms']} ms, turns 26–29 p50 {r['turns 26-29 p50 ms']} ms "
                          f"(turn 30 ÷ turn 2 target ≤ 1.2: ×{r['late÷early']}).")
+    return lines + [""]
+
+
+def timing_markdown(timing: dict[str, Any]) -> list[str]:
+    """The server-side stages of the answer turns' Rasa REST turn."""
+    parts = timing["parts"]
+
+    def row(key: str, label: str) -> str:
+        r = parts[key]
+        share = "–" if r["share"] is None else f"{r['share'] * 100:.1f} %"
+        return f"| {label} | {r['p50']} / {r['p95']} | {share} | {r['÷ parse']} |"
+
+    lines = [f"Server-side stages of the Rasa REST turn, {timing['turns']} answer turns "
+             f"(policy predictions per turn p50 {timing['predict_calls_p50']:.0f}, action "
+             f"calls {timing['action_calls_p50']:.0f}); *share*: of all these turns' time; "
+             "the rows above the line add up to the turn:", "",
+             "| stage | p50 / p95 ms | share | p50 ÷ bare parse p50 |",
+             "| --- | ---: | ---: | ---: |"]
+    lines += [row(key, label) for key, label in TURN_PARTS]
+    lines.append(row("rasa_turn", "**Rasa REST turn (client)**"))
+    lines += [row(key, label) for key, label in DETAIL_PARTS]
+    if parts["gateway_own"]["count"]:
+        lines.append(row("gateway_own", "gateway's own time (its /api/chat request − its Rasa call)"))
     return lines + [""]

@@ -155,6 +155,12 @@ def create_app(settings: GatewaySettings | None = None, forget: Forget = default
         app[keys.WECHAT] = wechat_channel.WeChatChannel(settings, pipeline, wording, api, store,
                                                         app[keys.TASKS], app[keys.PSEUDONYMS])
 
+    if settings.stage_timing_dir:
+        # The benchmark's per-stage timing (MEDINS_STAGE_TIMING_DIR); the module sits at
+        # the repository root and is not in the image, which never sets the variable.
+        import stage_timing
+
+        stage_timing.install_gateway(app, rasa, settings.stage_timing_dir)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_clients)
     app.on_response_prepare.append(security_headers)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 
+import stage_timing
 from stack import rasa_history
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,11 @@ RASA: dict = {}
 
 
 def install() -> bool:
-    """Both patches, once per process; True when installed now."""
+    """Both patches, once per process; True when installed now. Also the benchmark's
+    stage timing when its variable is set (:mod:`stage_timing`; off, nothing)."""
     from rasa.core.actions.action import RemoteAction
 
+    stage_timing.install_rasa()
     if getattr(RemoteAction, _MARK, None) is not None:
         return False
     _cache_event_types()

@@ -29,6 +29,15 @@ server, the retention job or "删除我的记录" writing or deleting events cha
 the newest id, so the next turn reads the database again. A tracker is kept only
 when it is exactly what a load would return (it starts at its session's
 ``session_started`` and holds no earlier session).
+
+Saving such a tracker also skips Rasa's count of the session's stored rows (which
+events are new): a query over every row of the session that cost PostgreSQL ~10 ms
+at 30 turns, the largest part of a production save. The store knows the count it
+saved and checks, in the same transaction, that the sender's newest row is still
+the one it wrote; otherwise it counts as Rasa does. The newest id it then remembers
+is that of the rows it inserted (the database returns them), not a query after the
+commit: one round trip less, and a row another writer adds meanwhile is not taken
+for its own.
 """
 from __future__ import annotations
 
@@ -149,7 +158,12 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         """Rasa's ``save``, its database work in a worker thread (Rasa holds the
         sender's lock meanwhile, so the tracker does not change under it)."""
         await self.stream_events(tracker)
-        last_id = await asyncio.to_thread(self._save_events, tracker)
+        saved = self._saved.get(tracker.sender_id)
+        # The rows of a tracker this store saved and handed back: its newest id and count.
+        known = ((saved.last_id, saved.n_events)
+                 if saved is not None and saved.tracker is tracker
+                 and len(tracker.events) >= saved.n_events else None)
+        last_id = await asyncio.to_thread(self._save_events, tracker, known)
         self._remember(tracker, last_id)
 
     def _remember(self, tracker: DialogueStateTracker, last_id: int | None) -> None:
@@ -166,13 +180,32 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         while len(self._saved) > self.cache_size:
             self._saved.popitem(last=False)
 
-    def _save_events(self, tracker: DialogueStateTracker) -> int | None:
-        """Rasa 3.6's SQLTrackerStore.save, line for line; returns the newest event id."""
+    def _unsaved_events(self, session: Any, tracker: DialogueStateTracker,
+                        known: tuple[int, int] | None) -> tuple[Any, int | None]:
+        """The tracker's events not stored yet, and the sender's newest id when it was
+        read. Rasa counts the session's rows, a query over all of them (with their
+        data) that grew with the conversation: ~10 ms on PostgreSQL at 30 turns. When
+        this store saved the tracker itself (``known``: the newest id and the number of
+        events it saved) and the sender's newest row is still that one, the count is
+        the number it saved; otherwise Rasa's count."""
+        if known is not None:
+            latest = self._latest_id(tracker.sender_id, session)
+            if latest == known[0]:
+                return itertools.islice(tracker.events, known[1], len(tracker.events)), latest
+        return self._additional_events(session, tracker), None
+
+    def _save_events(self, tracker: DialogueStateTracker,
+                     known: tuple[int, int] | None = None) -> int | None:
+        """Rasa 3.6's SQLTrackerStore.save, line for line but for the count
+        (:meth:`_unsaved_events`); returns the newest event id: of the rows it added
+        (the database returns their ids on insert), else the one it read."""
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            events, latest = self._unsaved_events(session, tracker, known)
+            rows = []
+            for event in events:
                 data = event.as_dict()
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(self.SQLEvent(
+                rows.append(self.SQLEvent(
                     sender_id=tracker.sender_id,
                     type_name=event.type_name,
                     timestamp=data.get("timestamp"),
@@ -180,5 +213,8 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                     action_name=data.get("name"),
                     data=json.dumps(data),
                 ))
+            session.add_all(rows)
+            session.flush()  # what commit does first; the ids are read before commit expires them
+            last_id = max((row.id for row in rows), default=latest)
             session.commit()
-            return self._latest_id(tracker.sender_id, session)
+            return last_id if last_id is not None else self._latest_id(tracker.sender_id, session)

@@ -279,3 +279,86 @@ async def test_a_tracker_the_store_did_not_load_is_not_kept(tmp_path: Path, doma
     back = await store.retrieve("api:stack:gu")
     plain = await SQLTrackerStore(domain=domain, dialect="sqlite", db=db).retrieve("api:stack:gu")
     assert [e.as_dict() for e in back.events] == [e.as_dict() for e in plain.events]
+
+
+def _statements(store: TunedSQLTrackerStore) -> list[str]:
+    """Every statement the store sends from now on."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: seen.append(statement))
+    return seen
+
+
+def _count_queries(store: TunedSQLTrackerStore) -> list[str]:
+    """Rasa's count of the session's rows, each time the store runs it."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: seen.append(statement)
+                    if "count(" in statement.lower() else None)
+    return seen
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_a_tracker_the_store_saved_is_saved_again_without_counting_its_rows(
+        backend: str, tmp_path: Path, domain: Domain, request: pytest.FixtureRequest) -> None:
+    """Rasa's store and ours save the same turns: the same rows, and ours counts the
+    session's rows only while it does not know them (the first turns)."""
+    settings = _store_settings(backend, tmp_path, request)
+    sender = f"api:stack:fu-{backend}"
+    tuned = TunedSQLTrackerStore(domain=domain, **settings)
+    counts = _count_queries(tuned)
+    rasa = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    first = _conversation(sender, domain).events
+    turns = [[ActionExecuted("action_listen"), UserUttered(text), ActionExecuted("action_answer"),
+              SlotSet("topic", "ask_remote_care_filing")]
+             for text in ("异地就医备案怎么办", "需要带什么材料", "谢谢", "还有别的吗")]
+    for store in (tuned, rasa):
+        await store.save(DialogueStateTracker.from_events(sender, list(first), domain.slots))
+        for events in turns:  # what Rasa does each turn: load, append, save
+            tracker = await store.retrieve(sender)
+            for event in events:
+                tracker.update(event)
+            await store.save(tracker)
+    # The first save and the first turn after a load count; the three after do not.
+    assert len(counts) == 2
+    # A kept tracker's save: the newest-id check and the insert, nothing after the commit.
+    statements = _statements(tuned)
+    tracker = await tuned.retrieve(sender)
+    statements.clear()
+    tracker.update(UserUttered("好的"))
+    await tuned.save(tracker)
+    assert [s.split()[0] for s in statements] == ["SELECT", "INSERT"]
+    assert "max(" in statements[0].lower()
+    assert await tuned.retrieve(sender) is tracker  # its newest id is the one remembered
+
+    def rows(store: SQLTrackerStore) -> list[tuple]:
+        with store.engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                f"FROM events WHERE sender_id = '{sender}' ORDER BY id")]
+
+    await rasa.save(tracker)
+    assert rows(tuned) == rows(rasa) and len(rows(tuned)) == 7 + 4 * 4 + 1
+    tuned.engine.dispose()
+
+
+async def test_rows_changed_elsewhere_during_a_turn_are_counted_as_rasa_counts(
+        tmp_path: Path, domain: Domain) -> None:
+    store = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    await store.save(_conversation("api:stack:gu", domain))
+    await _next_turn(store, "api:stack:gu", "异地就医备案怎么办")
+    await _next_turn(store, "api:stack:gu", "需要带什么材料")  # now kept, count known
+    tracker = await store.retrieve("api:stack:gu")
+    tracker.update(UserUttered("谢谢"))
+    # "删除我的记录" while the turn runs: Rasa's count is 0, so it stores every event again.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM events WHERE sender_id = 'api:stack:gu'")
+    await store.save(tracker)
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT count(*) FROM events WHERE sender_id = 'api:stack:gu'").scalar()
+    assert stored == len(tracker.events)
