@@ -10,7 +10,7 @@ RUN python -m pip install --no-cache-dir -c /tmp/requirements.lock \
       SQLAlchemy PyYAML jieba opencc psycopg2-binary pydantic \
  && rm /tmp/requirements.lock
 
-COPY --chown=1001:0 settings.py settings.py
+COPY --chown=1001:0 settings.py stage_timing.py ./
 COPY --chown=1001:0 actions/ actions/
 COPY --chown=1001:0 knowledge/ knowledge/
 COPY --chown=1001:0 hotline/ hotline/

@@ -16,7 +16,7 @@ RUN python -m pip install --no-cache-dir -r /tmp/req/requirements-gateway.txt \
       -c /tmp/req/requirements-gateway.lock \
  && rm -rf /tmp/req
 
-COPY --chown=1001:0 settings.py settings.py
+COPY --chown=1001:0 settings.py stage_timing.py ./
 COPY --chown=1001:0 bot/ bot/
 COPY --chown=1001:0 knowledge/ knowledge/
 COPY --chown=1001:0 hotline/ hotline/

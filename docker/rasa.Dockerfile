@@ -13,7 +13,7 @@ RUN grep -v '^rasa==' /tmp/req/requirements.txt > /tmp/req/extra.txt \
 
 # The pipeline's own components (textproc/, nlu/) and the tuned tracker store
 # (stack/, with what it imports); tests/deploy/test_images.py checks the list.
-COPY --chown=1001:0 settings.py settings.py
+COPY --chown=1001:0 settings.py stage_timing.py ./
 COPY --chown=1001:0 textproc/ textproc/
 COPY --chown=1001:0 nlu/ nlu/
 COPY --chown=1001:0 stack/ stack/
