@@ -4,15 +4,11 @@ engine to the action server's lifecycle (``actions/lifecycle.py``) and, for the
 benchmark only, times each action (``stage_timing``)."""
 from __future__ import annotations
 
-import os
-
 
 def init_hooks(manager) -> None:
+    import stage_timing
     from actions import lifecycle
 
     manager.register(lifecycle)
-    if os.environ.get("MEDINS_STAGE_TIMING_DIR", "").strip():
-        # Only the benchmark sets it; stage_timing.py is not in the actions image.
-        import stage_timing
-
-        stage_timing.install_action_server()
+    # Only the benchmark sets MEDINS_STAGE_TIMING_DIR; unset, nothing is patched.
+    stage_timing.install_action_server()
