@@ -23,7 +23,7 @@ from knowledge.db import make_engine, make_session_factory
 from knowledge.errors import StoreUnavailable
 from knowledge.schema import load_topics
 from knowledge.store import KnowledgeStore, PlaceRef
-from settings import ActionSettings, SettingsError
+from settings import ActionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -52,23 +52,19 @@ def say(key: str, **values: Any) -> str:
     return node.format(**values)
 
 
-# What the deployment really does after a hand-off (see knowledge/wording/hotline.yml).
-def _promise(field: str) -> bool:
-    # Read at the hand-off, after the ticket is filed: a variable the settings refuse
-    # must not cost the resident the hotline reply. Unreadable means no promise.
-    try:
-        return bool(getattr(ActionSettings.from_env(), field))
-    except SettingsError as exc:
-        logger.error("hand-off promises off: %s", exc)
-        return False
-
-
+# What the deployment really does after a hand-off (see knowledge/wording/hotline.yml):
+# the settings checked when the action server started (``resources.start``).
 def transcript_visible() -> bool:
-    return _promise("handoff_transcript_visible")
+    return resources.settings.handoff_transcript_visible
 
 
 def callback_promised() -> bool:
-    return _promise("handoff_callback")
+    return resources.settings.handoff_callback
+
+
+@functools.lru_cache(maxsize=1)
+def _default_settings() -> ActionSettings:
+    return ActionSettings.read({})
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,6 +91,7 @@ class _Resources:
     """
 
     def __init__(self) -> None:
+        self._settings: ActionSettings | None = None
         self._engine: Engine | None = None
         self._sessions = None
         self._store: KnowledgeStore | None = None
@@ -102,8 +99,15 @@ class _Resources:
         self._lock = threading.Lock()
 
     def start(self, url: str | None = None) -> None:
-        """Create the engine (``url``, default ``DATABASE_URL``); no connection is made yet."""
+        """Check the settings, then create the engine (``url``, default ``DATABASE_URL``).
+
+        A variable the settings refuse (``HANDOFF_CALLBACK=perhaps``) raises
+        :class:`settings.SettingsError`, naming it, before anything is opened: the
+        server does not start half-configured. No connection is made yet.
+        """
+        settings = ActionSettings.from_env()
         with self._lock:
+            self._settings = settings
             if self._engine is None:
                 self._engine = make_engine(url)
                 self._sessions = make_session_factory(self._engine)
@@ -114,6 +118,7 @@ class _Resources:
         """Dispose the engine: close its pooled connections."""
         with self._lock:
             engine, self._engine, self._sessions, self._store = self._engine, None, None, None
+            self._settings = None
         if engine is not None:
             engine.dispose()
             logger.info("database engine disposed")
@@ -121,6 +126,14 @@ class _Resources:
     def restart(self, url: str | None = None) -> None:
         self.stop()
         self.start(url)
+
+    @property
+    def settings(self) -> ActionSettings:
+        """The settings checked at :meth:`start`; before it (or after :meth:`stop`)
+        the defaults, which promise nothing: a hand-off never reads the environment,
+        so no variable can cost a resident the hotline reply."""
+        settings = self._settings
+        return settings if settings is not None else _default_settings()
 
     @property
     def engine(self) -> Engine | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,6 +15,11 @@ from knowledge.db import make_engine, make_session_factory
 from knowledge.loader import load
 from knowledge.store import KnowledgeStore
 from tests.conftest import ROOT
+
+# The number residents are given when no place has its own: the national 医保服务热线
+# (knowledge/hotline.yml, routing.default.business; test_wording_seen.py checks it there).
+NATIONAL_HOTLINE = "12393"
+WORDING_DIR = ROOT / "knowledge" / "wording"
 
 # The four questions residents ask most; every aspect of each is tested.
 KEY_TOPICS = ("ask_remote_care_filing", "ask_chronic_disease_outpatient", "ask_enrolment", "ask_payment_channels")
@@ -98,3 +104,15 @@ def convo() -> Conversation:
 
 def entity(name: str, value: str, text: str | None = None) -> dict:
     return {"entity": name, "value": value, "text": text or value, "start": 0, "end": len(text or value)}
+
+
+def wording(key: str) -> str:
+    """The template ``section.name`` exactly as knowledge/wording holds it, read as data
+    (not through ``actions.common.say``): tests fill it with the values a resident must
+    see, the hotline number included, so a wrong default or key in ``say`` shows."""
+    section, *rest = key.split(".")
+    path = WORDING_DIR / ("hotline.yml" if section == "handoff" else "actions.yml")
+    node = yaml.safe_load(path.read_text(encoding="utf-8"))[section]
+    for part in rest:
+        node = node[part]
+    return node

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actions.answers import compose
 from actions.common import Context, say
+from tests.actions.conftest import NATIONAL_HOTLINE, wording
 
 
 def ctx(place=None, person=None, mode="standard"):
@@ -22,11 +23,12 @@ def test_a_person_type_the_entry_does_not_cover_is_named(shared_kb):
     assert "灵活就业" not in local.applies_to
     place = next(p for p in shared_kb.places() if p.name == "连云港市")
     lines = compose(local, ctx(place, person="灵活就业"), [], None).splitlines()
-    assert say("answer.person_not_specific", person="灵活就业") in lines
+    note = wording("answer.person_not_specific").format(person="灵活就业", hotline=NATIONAL_HOTLINE)
+    assert note in lines
     # Covered groups get no such note, and elder mode keeps the answer brief.
     assert not any("没有专门针对" in line for line in compose(local, ctx(place, person="职工"), [], None).splitlines())
     elder = compose(local, ctx(place, person="灵活就业", mode="elder"), [], None)
-    assert say("answer.person_not_specific", person="灵活就业") not in elder
+    assert note not in elder
 
 
 async def test_a_place_we_do_not_cover_is_said_so_before_asking_for_the_place(shared_kb):
@@ -37,5 +39,6 @@ async def test_a_place_we_do_not_cover_is_said_so_before_asking_for_the_place(sh
     convo.user("北京门诊慢特病怎么申请", "ask_chronic_disease_outpatient", [entity("city", "北京市", "北京")])
     messages, events = await convo.run(ActionAnswerTopic(), {})
     places = "、".join(p.name for p in shared_kb.places())
-    assert [m["text"] for m in messages] == [say("follow_up.place_unknown", places=places), say("ask.city")]
+    assert [m["text"] for m in messages] == [
+        wording("follow_up.place_unknown").format(places=places, hotline=NATIONAL_HOTLINE), wording("ask.city")]
     assert ("pending_topic", "ask_chronic_disease_outpatient") in [(e["name"], e["value"]) for e in events]

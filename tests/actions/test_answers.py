@@ -5,8 +5,8 @@ import threading
 
 from actions import common
 from actions.answers import ActionAnswerTopic, ActionInform
-from actions.common import resources, say
-from tests.actions.conftest import Conversation, entity
+from actions.common import resources
+from tests.actions.conftest import NATIONAL_HOTLINE, Conversation, entity, wording
 
 answer, inform = ActionAnswerTopic(), ActionInform()
 
@@ -93,7 +93,9 @@ async def test_database_down_gives_the_hotline(convo, domain, monkeypatch):
         follow, _ = await convo.run(inform, domain)
     finally:
         resources.stop()
-    assert texts(messages) == say("errors.store_down") and texts(follow) == say("errors.store_down")
+    expected = wording("errors.store_down").format(hotline=NATIONAL_HOTLINE)
+    assert expected == "抱歉，系统暂时查询不到资料。请稍后再试，或直接拨打医保服务热线12393。"
+    assert texts(messages) == expected and texts(follow) == expected
 
 
 async def test_database_work_runs_off_the_event_loop(action_db, convo, domain, monkeypatch):

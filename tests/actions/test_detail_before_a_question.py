@@ -4,7 +4,7 @@ from __future__ import annotations
 from actions import common
 from actions.answers import ActionInform
 from actions.common import say
-from tests.actions.conftest import Conversation, entity
+from tests.actions.conftest import NATIONAL_HOTLINE, Conversation, entity, wording
 
 
 async def test_a_detail_alone_offers_the_likeliest_services_keeping_the_detail_and_place(shared_kb):
@@ -39,7 +39,8 @@ async def test_a_place_we_do_not_cover_is_said_so_and_forgotten(shared_kb):
                ranking=[{"name": "inform", "confidence": 0.9}])
     messages, events = await convo.run(ActionInform(), {})
     places = "、".join(p.name for p in shared_kb.places())
-    assert [m["text"] for m in messages] == [say("follow_up.place_unknown", places=places)]
+    assert [m["text"] for m in messages] == [
+        wording("follow_up.place_unknown").format(places=places, hotline=NATIONAL_HOTLINE)]
     assert [(e["name"], e["value"]) for e in events] == [("city", None)]
 
 

@@ -3,6 +3,7 @@
 Fallbacks and their hand-off: test_fallback.py."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from actions.answers import ActionAnswerTopic
@@ -11,6 +12,7 @@ from actions.dialogue import ActionRepeat
 from actions.handoff import ActionHandoff
 from hotline import tickets
 from hotline.models import Ticket, Unanswered
+from settings import SettingsError
 from tests.actions.conftest import Conversation, entity
 
 ID_CARD, MOBILE = "11010519491231002X", "13912345678"
@@ -123,6 +125,7 @@ async def test_handoff_promises_nothing_the_deployment_does_not_do(action_db, do
 async def test_handoff_promises_follow_the_settings(action_db, domain, monkeypatch):
     monkeypatch.setenv("HANDOFF_TRANSCRIPT_VISIBLE", "1")
     monkeypatch.setenv("HANDOFF_CALLBACK", "true")
+    resources.restart()   # the settings are read when the action server starts
     code, reply = await _hand_off(domain, {"city": "长春市"}, "转人工")
     assert say("handoff.ticket_transcript", code=code) in reply and say("handoff.callback") in reply
 
@@ -139,10 +142,16 @@ async def test_elder_handoff_names_the_code_plainly_too(action_db, domain, monke
 
 async def test_a_malformed_promise_setting_still_gives_the_hotline(action_db, domain, monkeypatch):
     """A deployment variable the settings cannot read (here a word instead of a
-    boolean) must not cost the resident the hotline at a hand-off: no promise is
-    made, as when the variable is unset, and the number and ticket are given."""
+    boolean) stops the action server at start (test_settings_at_start.py); should a
+    hand-off run anyway in that process, it must not cost the resident the hotline:
+    no promise is made, as when the variable is unset, and the number is given."""
     monkeypatch.setenv("HANDOFF_TRANSCRIPT_VISIBLE", "enabled")
     monkeypatch.setenv("HANDOFF_CALLBACK", "是")
-    code, reply = await _hand_off(domain, {"city": "长春市"}, "转人工")
-    assert "12393" in reply and say("handoff.ticket", code=code) in reply
-    assert say("handoff.callback") not in reply
+    with pytest.raises(SettingsError):
+        resources.restart()
+    convo = Conversation(metadata={"city": "长春市"})
+    convo.user("转人工", "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    reply = texts(messages)
+    assert "12393" in reply and say("handoff.no_ticket") in reply
+    assert say("handoff.callback") not in reply and "刚才的对话" not in reply

@@ -7,7 +7,7 @@ from actions import common
 from actions.common import resources, say
 from actions.handoff import ActionHandoff
 from hotline import tickets
-from tests.actions.conftest import Conversation, entity
+from tests.actions.conftest import NATIONAL_HOTLINE, Conversation, entity, wording
 
 
 def handoff_payload(messages) -> dict | None:
@@ -54,6 +54,6 @@ async def test_with_the_database_down_the_resident_still_gets_the_number(convo, 
     finally:
         resources.stop()
     lines = messages[0]["text"].splitlines()
-    assert lines[0] == say("handoff.intro", name="医保服务热线", hotline="12393")
+    assert lines[0] == wording("handoff.intro").format(name="医保服务热线", hotline=NATIONAL_HOTLINE)
     assert say("handoff.no_ticket") in lines
     assert handoff_payload(messages) is None and events[0]["name"] == "last_answer"

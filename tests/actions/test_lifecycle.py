@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from actions import common
 from actions.answers import ActionAnswerTopic
-from actions.common import resources, say
+from actions.common import resources
 from actions.handoff import ActionHandoff
 from hotline import tickets
 from hotline.models import create_schema
 from knowledge.db import make_session_factory
-from tests.actions.conftest import entity
+from tests.actions.conftest import NATIONAL_HOTLINE, entity, wording
 from tests.actions.test_aspects import texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +48,11 @@ async def test_a_database_used_before_start_or_after_stop_degrades_to_the_hotlin
     resources.stop()
     convo.user("长春怎么参保", "ask_enrolment", [entity("city", "长春市", "长春")])
     messages, _ = await convo.run(ActionAnswerTopic(), domain)
-    assert texts(messages) == say("errors.store_down")
+    assert texts(messages) == wording("errors.store_down").format(hotline=NATIONAL_HOTLINE)
     convo.user("转人工", "request_human")
     messages, _ = await convo.run(ActionHandoff(), domain)
     # No ticket without a database, but still the number to call.
-    assert common.default_hotline() in texts(messages) and not any(m.get("custom") for m in messages)
+    assert NATIONAL_HOTLINE in texts(messages) and not any(m.get("custom") for m in messages)
 
 
 def _free_port() -> int:

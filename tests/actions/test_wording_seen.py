@@ -1,0 +1,35 @@
+"""The hotline number in the wording residents read, checked against the routing data
+and the text of knowledge/wording as data — never by calling ``say`` on both sides."""
+from __future__ import annotations
+
+import yaml
+
+from actions.answers import ActionAnswerTopic
+from tests.actions.conftest import NATIONAL_HOTLINE, ROOT, Conversation, entity, wording
+from tests.actions.test_answers import texts
+
+
+def test_the_default_hotline_is_the_national_medical_insurance_line():
+    """A template's {hotline}, when no place routes elsewhere, is 12393: the national
+    医保服务热线 that knowledge/hotline.yml routes medical-insurance business to."""
+    data = yaml.safe_load((ROOT / "knowledge" / "hotline.yml").read_text(encoding="utf-8"))
+    assert data["routing"]["default"]["business"] == NATIONAL_HOTLINE == "12393"
+    assert data["hotlines"]["12393"]["name"] == "医保服务热线"
+
+
+async def test_a_place_we_do_not_cover_is_told_the_hotline_number(shared_kb, domain):
+    convo = Conversation()
+    convo.user("北京医保缴费渠道", "ask_payment_channels", [entity("city", "北京市", "北京")])
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    first = messages[0]["text"]
+    assert first.endswith("其他地方请拨打当地医保服务热线12393。")
+    places = "、".join(p.name for p in shared_kb.places())
+    assert first == wording("follow_up.place_unknown").format(places=places, hotline="12393")
+
+
+async def test_plan_figures_end_with_the_caveat_naming_the_hotline(shared_kb, domain):
+    convo = Conversation(metadata={"city": "正宁县"})
+    convo.user("正宁县居民慢特病有多少种", "ask_plan")
+    reply = texts((await convo.run(ActionAnswerTopic(), domain))[0])
+    caveat = wording("answer.facts_caveat").format(hotline=NATIONAL_HOTLINE)
+    assert caveat in reply.splitlines() and caveat.endswith("现行标准请咨询12393。")
