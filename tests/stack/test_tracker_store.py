@@ -334,6 +334,14 @@ async def test_a_tracker_the_store_saved_is_saved_again_without_counting_its_row
     assert [s.split()[0] for s in statements] == ["SELECT", "INSERT"]
     assert "max(" in statements[0].lower()
     assert await tuned.retrieve(sender) is tracker  # its newest id is the one remembered
+    if backend == "postgresql":
+        # A turn's events go in one statement, not a round trip per row.
+        statements.clear()
+        for event in turns[0]:
+            tracker.update(event)
+        await tuned.save(tracker)
+        assert [s.split()[0] for s in statements] == ["SELECT", "INSERT"]
+        assert await tuned.retrieve(sender) is tracker
 
     def rows(store: SQLTrackerStore) -> list[tuple]:
         with store.engine.connect() as conn:
@@ -342,7 +350,7 @@ async def test_a_tracker_the_store_saved_is_saved_again_without_counting_its_row
                 f"FROM events WHERE sender_id = '{sender}' ORDER BY id")]
 
     await rasa.save(tracker)
-    assert rows(tuned) == rows(rasa) and len(rows(tuned)) == 7 + 4 * 4 + 1
+    assert rows(tuned) == rows(rasa) and len(rows(tuned)) == 7 + 4 * 4 + 1 + (4 if backend == "postgresql" else 0)
     tuned.engine.dispose()
 
 
