@@ -1,8 +1,9 @@
 """Benchmark: ``python -m bench`` (``make bench``).
 
 Starts each set-up with stack/ on free ports — embedded default, production
-with 1 Rasa server, production with 2 — drives realistic conversations through
-the gateway, measures bare ``/model/parse`` in the same run, breaks a turn
+with 1 Rasa server, production with 2 — drives conversations of 5–30 turns through
+the gateway (bench/load.py; with the given reading time, then with none), reports
+their latency by turn index, measures bare ``/model/parse`` in the same run, breaks a turn
 down by depth (parse, Rasa REST turn, ``/api/chat``), by turn index over
 30-turn conversations and by stage inside the servers (bench/stages.py,
 stage_timing.py), runs residents with no reading time
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 
 import stage_timing
 from bench import profile, stages
-from bench.load import PHASES, run_load, run_parse
+from bench.load import BUCKETS, PHASES, LoadResult, run_load, run_parse
 from bench.report import latency_ms, markdown
 from stack import ProcessFailed, Stack, StackConfig, StackConfigError, new_token
 from stack.config import DEFAULT_MODEL, ROOT, throwaway_staff_hash
@@ -131,7 +132,7 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
                     config.rasa_urls[0], config.gateway_url, config.api_key,
                     timeout=args.timeout)))
             stress = _profiled_stress(name, stack, args) if args.profile else None
-    ok = [t.seconds for _, t in load.turns if t.ok]
+    ok = load.seconds_of()
     chat = {
         "conversations": load.conversations,
         "turns": len(load.turns),
@@ -141,8 +142,8 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
         "errors": load.errors,
         "place_forgotten": load.place_forgotten,
         "latency_ms": latency_ms(ok),
-        "per_phase_ms": {p: latency_ms([t.seconds for ph, t in load.turns if ph == p and t.ok])
-                         for p in PHASES},
+        "per_phase_ms": {p: latency_ms(load.seconds_of(p)) for p in PHASES},
+        "by_index_ms": by_index_ms(load),
     }
     parse = {"requests": args.parse_requests, "errors": parse_err,
              "requests_per_second": round(len(parse_lat) / parse_secs, 2) if parse_secs else None,
@@ -151,7 +152,7 @@ def run_setup(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     if chat["latency_ms"]["p50"] and parse["latency_ms"]["p50"]:
         ratio = round(chat["latency_ms"]["p50"] / parse["latency_ms"]["p50"], 2)
     rss_mib = {k: round(v / 1024, 1) for k, v in rss.items()}
-    samples = sorted({t.error or "no reply" for _, t in load.turns if not t.ok})[:3]
+    samples = sorted({s.turn.error or "no reply" for s in load.turns if not s.turn.ok})[:3]
     return {
         "name": name, "production": production, "rasa_servers": servers,
         "startup_seconds": startup, "chat": chat, "parse": parse,
@@ -192,10 +193,15 @@ def _profiled_stress(name: str, stack: Stack, args: argparse.Namespace) -> dict[
             raw, f"{proc_name} ({name}), {args.residents} residents with no reading time, "
                  f"{seconds} s"))
         written.append(out.name)
-    ok = [t.seconds for _, t in load.turns if t.ok]
+    ok = load.seconds_of()
     return {"seconds": round(load.seconds, 2), "turns": len(load.turns), "errors": load.errors,
             "turns_per_second": round(len(ok) / load.seconds, 2) if load.seconds else None,
-            "latency_ms": latency_ms(ok), "profiles": written}
+            "latency_ms": latency_ms(ok), "by_index_ms": by_index_ms(load), "profiles": written}
+
+
+def by_index_ms(load: LoadResult) -> dict[str, dict[str, Any]]:
+    """Latency of answered turns by their index in the conversation (1-5, 6-15, 16-30)."""
+    return {f"{lo}-{hi}": latency_ms(load.seconds_of(first=lo, last=hi)) for lo, hi in BUCKETS}
 
 
 @contextmanager

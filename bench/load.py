@@ -6,13 +6,14 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import aiohttp
 
 from stack.client import Turn, chat
 
-# Turn phases of one conversation, in order; latencies are reported per phase.
-PHASES = ("greeting", "place", "question", "follow_up", "thanks")
+# Turn phases of a conversation; latencies are reported per phase.
+PHASES = ("greeting", "place", "question", "follow_up", "thanks", "handoff")
 GREETINGS = ["你好", "您好", "在吗"]
 PLACES = ["我在长春", "我在连云港", "我在江门", "我是开州的", "我在正宁县"]
 QUESTIONS = ["异地就医备案怎么办", "门诊慢特病怎么申请", "怎么参加医保",
@@ -26,18 +27,18 @@ MORE_QUESTIONS = ["异地就医备案咋整啊", "门诊慢特病咋申请", "�
 MORE_FOLLOW_UPS = ["要带啥子", "在哪办", "流程是啥", "谁能办", "多久能办好",
                    "不用手机怎么办", "必须本人去吗", "能不能代办"]
 HANDOFF = "我要转人工"
-
-
-def conversation(rng: random.Random) -> list[str]:
-    """greeting → place → service question (no place) → follow-up → thanks."""
-    return [rng.choice(GREETINGS), rng.choice(PLACES), rng.choice(QUESTIONS),
-            rng.choice(FOLLOW_UPS), rng.choice(THANKS)]
+# A resident's conversation length under load, drawn from the conversation tests' range
+# (5–30 turns; most are short), and how often one ends with a request for a person.
+LENGTHS = (5, 5, 5, 8, 12, 20, 30)
+HANDOFF_SHARE = 0.15
+# Turn-index ranges the reports give latencies for.
+BUCKETS = ((1, 5), (6, 15), (16, 30))
 
 
 def long_conversation(rng: random.Random, turns: int, handoff: bool = False) -> list[tuple[str, str]]:
     """``turns`` (phase, text) pairs: greeting, place, then topics of a question and
     one to three follow-ups (sometimes after a change of place), then thanks or a
-    hand-off. ``turns`` = 5 is :func:`conversation`'s shape."""
+    hand-off. ``turns`` = 5: greeting → place → question → follow-up → thanks."""
     out = [("greeting", rng.choice(GREETINGS)), ("place", rng.choice(PLACES))]
     body = turns - 1
     while len(out) < body:
@@ -51,24 +52,43 @@ def long_conversation(rng: random.Random, turns: int, handoff: bool = False) -> 
     return out
 
 
+def resident_conversation(rng: random.Random) -> list[tuple[str, str]]:
+    """One resident's conversation under load: a length from :data:`LENGTHS`, sometimes
+    ending in a hand-off."""
+    return long_conversation(rng, rng.choice(LENGTHS), handoff=rng.random() < HANDOFF_SHARE)
+
+
+class Sent(NamedTuple):
+    """One turn of a load run: its phase, its 1-based index in its conversation, the result."""
+
+    phase: str
+    index: int
+    turn: Turn
+
+
 @dataclass
 class LoadResult:
-    """Every turn of a load run, with its phase."""
+    """Every turn of a load run."""
 
-    turns: list[tuple[str, Turn]] = field(default_factory=list)
+    turns: list[Sent] = field(default_factory=list)
     seconds: float = 0.0
     conversations: int = 0
 
     @property
     def errors(self) -> int:
         """Turns without a usable answer: HTTP/network errors or no reply at all."""
-        return sum(1 for _, t in self.turns if not t.ok)
+        return sum(1 for s in self.turns if not s.turn.ok)
 
     @property
     def place_forgotten(self) -> int:
         """Service questions answered with "where are you insured?" though turn 2 said so."""
-        return sum(1 for phase, t in self.turns
-                   if phase == "question" and t.ok and ASK_CITY in t.reply_text)
+        return sum(1 for s in self.turns
+                   if s.phase == "question" and s.turn.ok and ASK_CITY in s.turn.reply_text)
+
+    def seconds_of(self, phase: str | None = None, first: int = 1, last: int = 10**6) -> list[float]:
+        """Latencies of the answered turns of ``phase`` (any), with index in first..last."""
+        return [s.turn.seconds for s in self.turns if s.turn.ok and first <= s.index <= last
+                and (phase is None or s.phase == phase)]
 
 
 async def run_load(
@@ -81,7 +101,8 @@ async def run_load(
     think_seconds: float = 0.0,
     api_key: str | None = None,
 ) -> LoadResult:
-    """``residents`` concurrent residents share ``conversations`` conversations.
+    """``residents`` concurrent residents share ``conversations`` conversations of
+    :func:`resident_conversation`'s lengths.
 
     Between turns a resident reads the reply for ``think_seconds`` on average
     (uniform between half and one and a half times it); 0 sends the next turn at
@@ -102,12 +123,12 @@ async def run_load(
             while budget["left"] > 0 and time.monotonic() < deadline:
                 budget["left"] -= 1
                 sender = f"bench-{uuid.uuid4().hex[:12]}"
-                for n, (phase, text) in enumerate(zip(PHASES, conversation(rng))):
-                    if n and think_seconds:
+                for n, (phase, text) in enumerate(resident_conversation(rng), start=1):
+                    if n > 1 and think_seconds:
                         await asyncio.sleep(rng.uniform(0.5, 1.5) * think_seconds)
                     turn = await chat(session, gateway_url, sender, text, timeout=timeout,
                                       api_key=api_key)
-                    result.turns.append((phase, turn))
+                    result.turns.append(Sent(phase, n, turn))
                 result.conversations += 1
 
         started = time.perf_counter()

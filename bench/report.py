@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from bench.load import BUCKETS
+
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """Nearest-rank percentile (``q`` in 0–100); None for no values."""
@@ -39,7 +41,8 @@ def markdown(run: dict[str, Any]) -> str:
         f"# Benchmark {run['started']}",
         "",
         f"{p['residents']} concurrent residents, up to {p['conversations']} conversations "
-        f"of 5 turns (greeting → place → service question → follow-up → thanks) or "
+        f"of 5–30 turns (greeting, place, service questions each with follow-ups, sometimes "
+        f"a change of place, then thanks or a hand-off; bench/load.py) or "
         f"{p['max_seconds']} s per set-up; between turns a resident reads for "
         f"{p.get('think', 0)} s on average (0 = stress test, no pause); bare `/model/parse`: {p['parse_requests']} "
         f"requests at the same concurrency. Host: {run['host']['cpus']} CPUs, "
@@ -73,6 +76,23 @@ def markdown(run: dict[str, Any]) -> str:
             lat = s["chat"]["per_phase_ms"][phase]
             cells.append(f"{_fmt(lat['p50'])} / {_fmt(lat['p95'])} / {_fmt(lat['p99'])}")
         lines.append(f"| {s['name']} | " + " | ".join(cells) + " |")
+    lines += ["", "## Latency by turn index in the conversation (ms, p50 / p95 / p99, count)", ""]
+    buckets = [f"{lo}-{hi}" for lo, hi in BUCKETS]
+    lines.append("| set-up | load | " + " | ".join(f"turns {b}" for b in buckets) + " |")
+    lines.append("| --- | --- |" + " ---: |" * len(buckets))
+    for s in run["setups"]:
+        if s.get("skipped"):
+            continue
+        loads = [(f"reading {p.get('think', 0)} s", s["chat"])]
+        if s.get("stress"):
+            loads.append(("no reading time", s["stress"]))
+        for label, data in loads:
+            cells = []
+            for b in buckets:
+                lat = (data.get("by_index_ms") or {}).get(b) or {}
+                cells.append(f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p95'))} / {_fmt(lat.get('p99'))} "
+                             f"({lat.get('count', 0)})")
+            lines.append(f"| {s['name']} | {label} | " + " | ".join(cells) + " |")
     lines += ["", "## Resident memory after the load (MiB, process and its children)", ""]
     names = sorted({n for s in run["setups"] if not s.get("skipped") for n in s["rss_mib"]},
                    key=lambda n: (n != "gateway", n != "actions", n))

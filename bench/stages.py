@@ -32,12 +32,11 @@ from typing import Any
 
 import aiohttp
 
-from bench.load import long_conversation
+from bench.load import BUCKETS, long_conversation
 from bench.report import latency_ms, percentile
 from stack.client import chat
 from stack.config import rasa_sender
 
-BUCKETS = ((1, 5), (6, 15), (16, 30))
 DEPTHS = ("parse", "rasa_turn", "api_turn")
 ANSWER_PHASES = ("question", "follow_up")
 
