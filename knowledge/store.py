@@ -91,8 +91,10 @@ def _fact(row: Fact, place: str, score: float = 0.0) -> FactHit:
 class KnowledgeStore:
     """Read access to the knowledge base through a session factory.
 
-    The list of places and which topics each answers locally are asked on every
+    Places, which topics each answers locally, entries and facts are asked on every
     turn but change only when content is loaded: they are kept for ``cache_seconds``.
+    (Under load each query cost the action server a connection check, the query and
+    a rollback on PostgreSQL: most of an action's own time.)
     """
 
     def __init__(self, session_factory: sessionmaker, cache_seconds: float = 30.0):
@@ -171,7 +173,7 @@ class KnowledgeStore:
                     return _answer(pick(rows, person_type), place_name or "", scope)
             return None
 
-        found = self._run(query)
+        found = self._cached(f"answer\0{topic}\0{place_name}\0{person_type}", lambda: self._run(query))
         if found is None:
             raise EntryNotFound(f"{topic} @ {place_name}")
         return found
@@ -186,7 +188,8 @@ class KnowledgeStore:
         where = Place.name == place_name
         if national:
             where = or_(where, Place.id == NATIONAL)
-        rows = self._run(lambda s: s.execute(select(Fact).join(Place).where(where)).scalars().all())
+        rows = self._cached(f"facts\0{place_name}\0{national}", lambda: self._run(
+            lambda s: s.execute(select(Fact).join(Place).where(where)).scalars().all()))
         hits = rank(query, rows, fields=("text",), keywords_field="keywords", limit=limit * 3)
         scored = [(h.score + (1.0 if topic and h.item.topic == topic else 0.0), h.item) for h in hits]
         scored.sort(key=lambda sr: sr[0], reverse=True)

@@ -139,7 +139,30 @@ def test_aspect_fields_round_trip(engine, sixth_place):
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
     report = load(engine, read_all(sixth_place))
     assert (report.added, report.updated, report.removed) == (0, 2, 0)
-    assert kb.answer("ask_remote_care_filing", "测试县").proxy == ()
+    # A running store keeps what it read for cache_seconds; a new one reads the reload.
+    assert kb.answer("ask_remote_care_filing", "测试县").proxy == ("家人可以带双方身份证代办",)
+    assert KnowledgeStore(make_session_factory(engine)).answer("ask_remote_care_filing", "测试县").proxy == ()
+    assert KnowledgeStore(make_session_factory(engine), cache_seconds=0).answer(
+        "ask_remote_care_filing", "测试县").proxy == ()
+
+
+def test_entries_and_facts_are_read_once_per_cache_period(engine, sixth_place):
+    """Content changes only when it is loaded, so a turn's lookups come from memory."""
+    from sqlalchemy import event
+
+    load(engine, read_all(sixth_place))
+    queries: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
+    kb = KnowledgeStore(make_session_factory(engine))
+    first = kb.answer("ask_remote_care_filing", "测试县"), kb.facts("测试县", "住院报销比例", national=True)
+    after_first = len(queries)
+    again = kb.answer("ask_remote_care_filing", "测试县"), kb.facts("测试县", "住院报销比例", national=True)
+    assert again == first and after_first > 0 and len(queries) == after_first
+    # Without the cache every call reads again.
+    fresh = KnowledgeStore(make_session_factory(engine), cache_seconds=0)
+    fresh.answer("ask_remote_care_filing", "测试县")
+    fresh.answer("ask_remote_care_filing", "测试县")
+    assert len(queries) > after_first + 1
 
 
 def test_aspect_coverage_local_national_missing(engine, sixth_place):
