@@ -45,10 +45,13 @@ _request: ContextVar[Optional[dict]] = ContextVar("medins_stage_request", defaul
 
 
 def configured(environ: Optional[Mapping[str, str]] = None) -> Optional[Path]:
-    """The folder from the settings, or None (timing off)."""
+    """The folder from the settings, or None (timing off). Only this variable is read:
+    another one set wrong (the retention job's, the gateway's) is for its own process
+    to refuse, not a reason for Rasa's tracker store or the action server to fail."""
     from settings import Settings
 
-    return Settings.read(os.environ if environ is None else environ).stage_timing_dir
+    environ = os.environ if environ is None else environ
+    return Settings.read({VARIABLE: environ.get(VARIABLE) or ""}).stage_timing_dir
 
 
 class Recorder:

@@ -342,7 +342,7 @@ def answer_topic(
     # "再说一遍" repeats the data too, or channels would read the citation aloud.
     events.append(SlotSet("last_answer", {"text": text, "payload": payload}))
     # A question the classifier was unsure of: the next likeliest topics, one tap away.
-    offer_alternatives(dispatcher, tracker, ctx.place.name if ctx.place else None)
+    offer_alternatives(dispatcher, tracker, ctx.place.name if ctx.place else None, topic)
     if ctx.place:
         events.append(SlotSet("city", ctx.place.name))
     if answer.handoff:

@@ -108,9 +108,26 @@ def alternatives(intent: dict | None, intent_ranking: list[dict], text: str,
     return [t for t in others if t != name][:ALTERNATIVES]
 
 
-def offer_alternatives(dispatcher: CollectingDispatcher, tracker: Tracker, city: str | None) -> None:
-    """After an unsure answer: "如果我理解错了，您可能想问：…" with a button per topic."""
-    message = tracker.latest_message
+def _question_answered(tracker: Tracker, topic: str) -> dict:
+    """The message whose answer this is: the latest one, or, when the answer was
+    waiting for the place ("您是在哪里参保的？"), the question that asked it."""
+    message = tracker.latest_message or {}
+    if (message.get("intent") or {}).get("name") == topic or tracker.get_slot("pending_topic") != topic:
+        return message
+    for event in reversed(tracker.events):
+        parsed = (event.get("parse_data") or {}) if event.get("event") == "user" else {}
+        if (parsed.get("intent") or {}).get("name") == topic:
+            return {**parsed, "text": event.get("text") or parsed.get("text") or ""}
+    return message
+
+
+def offer_alternatives(dispatcher: CollectingDispatcher, tracker: Tracker, city: str | None,
+                       topic: str | None = None) -> None:
+    """After an unsure answer: "如果我理解错了，您可能想问：…" with a button per topic.
+
+    ``topic``: the topic answered; an answer to a question that waited for its place
+    is judged on that question, not on the message naming the place."""
+    message = _question_answered(tracker, topic) if topic else tracker.latest_message
     try:
         topics = alternatives(message.get("intent"), message.get("intent_ranking") or [], message.get("text") or "")
     except KnowledgeError:

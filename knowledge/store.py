@@ -1,6 +1,7 @@
 """Queries over the knowledge base. Returns plain dataclasses, never ORM rows."""
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -97,10 +98,15 @@ class KnowledgeStore:
     a rollback on PostgreSQL: most of an action's own time.)
     """
 
+    # Keys hold what residents type (an answer's person type is the NLU's entity text):
+    # beyond this many, the entries past their time are dropped, then all.
+    MAX_CACHED = 1024
+
     def __init__(self, session_factory: sessionmaker, cache_seconds: float = 30.0):
         self._sessions = session_factory
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, object]] = {}
+        self._trim_lock = threading.Lock()   # the action server asks from worker threads
 
     def _cached(self, key: str, compute):
         now = time.monotonic()
@@ -109,7 +115,17 @@ class KnowledgeStore:
             return hit[1]
         value = compute()
         self._cache[key] = (now, value)
+        if len(self._cache) > self.MAX_CACHED:
+            self._trim(now)
         return value
+
+    def _trim(self, now: float) -> None:
+        with self._trim_lock:
+            stale = [k for k, (at, _) in list(self._cache.items()) if now - at >= self._cache_seconds]
+            for k in stale:
+                self._cache.pop(k, None)
+            if len(self._cache) > self.MAX_CACHED:
+                self._cache.clear()
 
     def _run(self, fn):
         try:

@@ -72,3 +72,40 @@ async def test_a_sure_answer_and_a_question_waiting_for_its_place_offer_no_alter
     waiting.user("我想问下医保那个事咋整", "ask_enrolment", ranking=UNSURE)
     messages, _ = await waiting.run(ActionAnswerTopic(), domain)
     assert messages[-1]["text"] == say("ask.city") and not _alternative_messages(messages)
+
+
+async def test_an_unsure_question_answered_once_its_place_is_given_still_offers_the_other_topics(action_db, domain):
+    """The place is asked first (no offer then); the answer that follows the place is
+    the answer to the unsure question, so it carries the offer ``make eval`` counts
+    (devtools/evaluate.py, answered_or_offered) instead of none."""
+    from actions.answers import ActionInform
+    from tests.actions.conftest import entity
+
+    convo = Conversation()
+    convo.user("我想问下医保那个事咋整", "ask_enrolment", ranking=UNSURE)
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    assert messages[-1]["text"] == say("ask.city")
+    convo.user("开州区", "inform", entities=[entity("city", "开州区")],
+               ranking=ranking(("inform", 0.98)))
+    messages, _ = await convo.run(ActionInform(), domain)
+    answer = next(m["custom"]["answer"] for m in messages if (m.get("custom") or {}).get("answer"))
+    assert answer["topic"] == "ask_enrolment" and answer["city"] == "开州区"
+    offered = _alternative_messages(messages)
+    assert len(offered) == 1
+    assert [b["title"] for b in offered[0]["buttons"]] == [LABELS["ask_payment_channels"], LABELS["ask_transfer"]]
+    assert json.loads(offered[0]["buttons"][0]["payload"][len("/ask_payment_channels"):]) == {"city": "开州区"}
+
+
+async def test_a_follow_up_on_a_topic_answered_before_offers_nothing_again(action_db, domain):
+    """Only the answer to the unsure question carries the offer, not later follow-ups."""
+    from actions.answers import ActionInform
+    from tests.actions.conftest import entity
+
+    convo = Conversation(metadata={"city": "开州区"})
+    convo.user("我想问下医保那个事咋整", "ask_enrolment", ranking=UNSURE)
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    assert len(_alternative_messages(messages)) == 1
+    convo.user("需要带什么材料", "inform", entities=[entity("aspect", "materials", "材料")],
+               ranking=ranking(("inform", 0.98)))
+    messages, _ = await convo.run(ActionInform(), domain)
+    assert any((m.get("custom") or {}).get("answer") for m in messages) and not _alternative_messages(messages)

@@ -125,6 +125,22 @@ def assemble(dockerfile: str, app: Path) -> None:
                 shutil.copy2(src, to)
 
 
+# What the action server does at start (``start --actions actions``): import every
+# module of the package (``actions/__init__.py`` alone imports nothing) and load the
+# plugin hooks, whose ModuleNotFoundError rasa_sdk swallows ("No plugins found": the
+# server would run without its database engine), so the hook must be seen registered.
+ACTION_SERVER_START = """
+import sys
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.plugin import plugin_manager
+executor = ActionExecutor()
+executor.register_package("actions")
+assert executor.actions, "no action registered"
+names = {getattr(p, "__name__", "") for p in plugin_manager().get_plugins()}
+assert "actions.lifecycle" in names, f"plugin hooks not registered: {names}"
+"""
+
+
 # The Rasa and action images run this test environment's packages (Rasa 3.6 and
 # rasa_sdk); the gateway's are in .venv-gateway, so only the closure checks it.
 @pytest.mark.parametrize("dockerfile", ["rasa.Dockerfile", "actions.Dockerfile"])
@@ -133,9 +149,23 @@ def test_the_entry_modules_import_from_the_image_files_alone(dockerfile: str, tm
     app.mkdir()
     assemble(dockerfile, app)
     modules = sorted({e.rsplit(".", 1)[0] if dockerfile == "rasa.Dockerfile" else e for e in IMAGES[dockerfile]()})
-    env = {**os.environ, "PYTHONPATH": str(app)}
+    env = {k: v for k, v in os.environ.items() if k != "MEDINS_STAGE_TIMING_DIR"}
+    env["PYTHONPATH"] = str(app)
+    code = ("import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
+            if dockerfile == "rasa.Dockerfile" else ACTION_SERVER_START)
     result = subprocess.run(
-        [sys.executable, "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)", *modules],
+        [sys.executable, "-c", code, *modules],
         cwd=app, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, f"{dockerfile}: {modules}\n{result.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("dockerfile", sorted(IMAGES))
+def test_relative_copies_land_in_app_as_assemble_assumes(dockerfile: str) -> None:
+    """``assemble`` puts a relative COPY destination under /app: that is the image's
+    WORKDIR when the COPY runs, and the modules' PYTHONPATH."""
+    text = (ROOT / "docker" / dockerfile).read_text()
+    for match in re.finditer(r"^COPY\s+(.+)$", text, re.M):
+        workdirs = re.findall(r"^WORKDIR\s+(\S+)", text[:match.start()], re.M)
+        assert workdirs and workdirs[-1] == "/app", f"{dockerfile}: {match.group(0)} runs in {workdirs[-1:]}"
+    assert re.search(r"^ENV PYTHONPATH=/app\b", text, re.M), f"{dockerfile}: PYTHONPATH is not /app"

@@ -259,3 +259,16 @@ def test_national_rules_answer_fact_questions_when_asked_for(kb):
     assert both[0].source.doc_no == "国办发〔2024〕38号" and "3个月" in both[0].source.says
     filing = kb.facts("正宁县", "备案有效期多久", topic="ask_remote_care_filing", limit=1, national=True)
     assert filing[0].id == "national.fact.filing_validity"
+
+
+def test_the_cache_stays_bounded_whatever_residents_type(engine, sixth_place):
+    """The person type in an answer's key is the NLU's entity text (any words a resident
+    types): the cache must not keep one entry per distinct text for the process's life."""
+    load(engine, read_all(sixth_place))
+    kb = KnowledgeStore(make_session_factory(engine))
+    expected = kb.answer("ask_remote_care_filing", "测试县")
+    for i in range(3000):
+        assert kb.answer("ask_remote_care_filing", "测试县", f"第{i}种人") == expected
+    assert len(kb._cache) <= KnowledgeStore.MAX_CACHED
+    # What is asked on every turn is still served from memory afterwards.
+    assert kb.answer("ask_remote_care_filing", "测试县") == expected

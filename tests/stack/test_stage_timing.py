@@ -53,6 +53,21 @@ def test_off_nothing_is_patched(clean: None, monkeypatch: pytest.MonkeyPatch,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("variable, value", [("RETENTION_INTERVAL_HOURS", "0"), ("APP_ENV", "prod")])
+def test_off_another_process_s_variable_cannot_stop_rasa_or_the_action_server(
+        clean: None, monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    """Unset, the timing has no effect at all: a variable only the retention job or the
+    gateway reads, set wrong, is theirs to refuse, not a reason for the tracker store
+    (rasa_tuning.install) or rasa_sdk's plugin hook to raise."""
+    monkeypatch.delenv(stage_timing.VARIABLE, raising=False)
+    monkeypatch.setenv(variable, value)
+    assert stage_timing.configured() is None
+    rasa_tuning.install()
+    assert stage_timing.install_rasa() is False and stage_timing.install_action_server() is False
+    monkeypatch.setenv(stage_timing.VARIABLE, "/tmp/x")
+    assert stage_timing.configured() == Path("/tmp/x")
+
+
 async def test_on_every_stage_is_patched_once_and_outside_a_turn_records_nothing(
         clean: None, tmp_path: Path) -> None:
     from rasa.core.processor import MessageProcessor
