@@ -197,9 +197,9 @@ def render(results: list[dict], train_size: int) -> str:
             lines += [f"Answered or offered: the right topic was answered, or offered as a button beside an "
                       f"unsure answer (confidence below {a['threshold']}) or a long message, or after a fallback, for "
                       f"{a['rate']:.1%} of messages (top-1 accuracy {r['project']['accuracy']:.1%}); "
-                      f"{a['with_alternatives']:.1%} of answers carried alternatives.", ""]
+                      f"{a['with_alternatives']:.1%} of messages got alternatives beside their answer.", ""]
         if r.get("alternatives_sweep"):
-            lines += ["| offer alternatives below | answered or offered | answers with alternatives |",
+            lines += ["| offer alternatives below | answered or offered | messages with alternatives |",
                       "| --- | --- | --- |"]
             lines += [f"| {a['threshold']} | {a['rate']:.1%} | {a['with_alternatives']:.1%} |" for a in r["alternatives_sweep"]]
             lines.append("")
