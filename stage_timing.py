@@ -110,6 +110,16 @@ def _add(record: dict, stage: str, seconds: float) -> None:
     record["stages"].setdefault(stage, []).append(seconds)
 
 
+async def _written(recorder: "Recorder", record: dict, key: str, call: Callable[[], Any]) -> Any:
+    """Await ``call()``, then store its seconds under ``key`` and write ``record``."""
+    started = time.perf_counter()
+    try:
+        return await call()
+    finally:
+        record[key] = time.perf_counter() - started
+        recorder.write(record)
+
+
 After = Optional[Callable[[dict, float, float], None]]
 
 
@@ -171,13 +181,10 @@ def install_rasa(directory: Optional[Path] = None) -> bool:
             record = {"sender": message.sender_id, "start": time.time(), "stages": {},
                       "actions": []}
             token = _turn.set(record)
-            started = time.perf_counter()
             try:
-                return await original(self, message)
+                return await _written(recorder, record, "turn", lambda: original(self, message))
             finally:
-                record["turn"] = time.perf_counter() - started
                 _turn.reset(token)
-                recorder.write(record)
         return handle_message
 
     def remote_action(original):  # noqa: ANN001, ANN202
@@ -227,15 +234,9 @@ def install_action_server(directory: Optional[Path] = None) -> bool:
 
     def make(original):  # noqa: ANN001, ANN202
         async def run(self, action_call):  # noqa: ANN001, ANN202
-            start, started = time.time(), time.perf_counter()
-            try:
-                return await original(self, action_call)
-            finally:
-                took = time.perf_counter() - started
-                tracker = action_call.get("tracker") or {}
-                recorder.write({"sender": tracker.get("sender_id"),
-                                "action": action_call.get("next_action"),
-                                "start": start, "own": took})
+            record = {"sender": (action_call.get("tracker") or {}).get("sender_id"),
+                      "action": action_call.get("next_action"), "start": time.time()}
+            return await _written(recorder, record, "own", lambda: original(self, action_call))
         return run
 
     _patch(ActionExecutor, "run", make)
