@@ -29,6 +29,7 @@ Rasa); each ``install_*`` imports what it patches.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import threading
@@ -124,29 +125,28 @@ After = Optional[Callable[[dict, float, float], None]]
 
 
 def _timed(stage: str, after: After = None) -> Callable[[Any], Any]:
-    """A wrapper of an ``async def`` method that adds its time to the current turn's
-    ``stage`` and then calls ``after(record, started, ended)``."""
-    def make(original):  # noqa: ANN001, ANN202
-        async def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN202
-            record = _turn.get()
-            if record is None:
-                return await original(self, *args, **kwargs)
-            started = time.perf_counter()
-            try:
-                return await original(self, *args, **kwargs)
-            finally:
-                ended = time.perf_counter()
-                _add(record, stage, ended - started)
-                if after is not None:
-                    after(record, started, ended)
-        return wrapper
-    return make
+    """A wrapper of a method (``async def`` or plain) that adds its time to the current
+    turn's ``stage`` and then calls ``after(record, started, ended)``."""
+    def finish(record: dict, started: float) -> None:
+        ended = time.perf_counter()
+        _add(record, stage, ended - started)
+        if after is not None:
+            after(record, started, ended)
 
-
-def _timed_sync(stage: str, after: After = None) -> Callable[[Any], Any]:
-    """:func:`_timed` for a plain method."""
     def make(original):  # noqa: ANN001, ANN202
-        def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        if inspect.iscoroutinefunction(original):
+            async def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN202
+                record = _turn.get()
+                if record is None:
+                    return await original(self, *args, **kwargs)
+                started = time.perf_counter()
+                try:
+                    return await original(self, *args, **kwargs)
+                finally:
+                    finish(record, started)
+            return wrapper
+
+        def plain(self, *args, **kwargs):  # noqa: ANN001, ANN202
             record = _turn.get()
             if record is None:
                 return original(self, *args, **kwargs)
@@ -154,11 +154,8 @@ def _timed_sync(stage: str, after: After = None) -> Callable[[Any], Any]:
             try:
                 return original(self, *args, **kwargs)
             finally:
-                ended = time.perf_counter()
-                _add(record, stage, ended - started)
-                if after is not None:
-                    after(record, started, ended)
-        return wrapper
+                finish(record, started)
+        return plain
     return make
 
 
@@ -209,13 +206,13 @@ def install_rasa(directory: Optional[Path] = None) -> bool:
             _add(record, "lock_hold", started - record.pop("_acquired"))
 
     _patch(Agent, "handle_message", turn)
-    _patch(LockStore, "issue_ticket", _timed_sync("lock_acquire"))
+    _patch(LockStore, "issue_ticket", _timed("lock_acquire"))
     _patch(LockStore, "_acquire_lock", _timed("lock_acquire", acquired))
-    _patch(LockStore, "cleanup", _timed_sync("lock_release", released))
+    _patch(LockStore, "cleanup", _timed("lock_release", released))
     _patch(MessageProcessor, "handle_message", _timed("handle_message"))
     _patch(MessageProcessor, "get_tracker", _timed("retrieve"))
     _patch(MessageProcessor, "parse_message", _timed("parse"))
-    _patch(MessageProcessor, "_predict_next_with_tracker", _timed_sync("predict"))
+    _patch(MessageProcessor, "_predict_next_with_tracker", _timed("predict"))
     _patch(MessageProcessor, "save_tracker", _timed("save"))
     _patch(RemoteAction, "run", remote_action)
     return True
