@@ -7,7 +7,8 @@ score (tests/nlu_real/questions.yml): try changes against (a) and (b), and read 
 only to report, so the figure on it is not tuned to its items. Both systems
 learn from the same data/nlu examples in this run. The report (results/nlu/report.md)
 shows macro-F1, accuracy, per-intent F1, the top confusions, the fallback rate and how
-often the fallback's suggested topics contain the right one. Exit 1 when the project
+often the fallback's suggested topics contain the right one, and, for (c), how often a
+second, blind annotation agrees with its labels. Exit 1 when the project
 scores below the peer on the held-out set (macro-F1) or the real-question test set
 (accuracy), or below the given floors; the development set is reported, not gated.
 """
@@ -40,13 +41,16 @@ class TestSet:
     kinds: list[tuple[str, ...]] = field(default_factory=list)
     # Items dropped because the training data holds the same text.
     dropped: int = 0
+    # (source, ref) of each real item, to match a second annotation.
+    refs: list[tuple[str, str]] = field(default_factory=list)
 
     def without(self, training_texts: list[str]) -> "TestSet":
         """The set minus items that also occur (normalised) in the training data."""
         seen = {canonical(t) for t in training_texts}
         keep = [i for i, t in enumerate(self.texts) if canonical(t) not in seen]
         return TestSet(self.name, self.path, [self.texts[i] for i in keep], [self.intents[i] for i in keep],
-                       [self.kinds[i] for i in keep] if self.kinds else [], len(self.texts) - len(keep))
+                       [self.kinds[i] for i in keep] if self.kinds else [], len(self.texts) - len(keep),
+                       [self.refs[i] for i in keep] if self.refs else [])
 
 
 def canonical(text: str) -> str:
@@ -66,7 +70,33 @@ def load_holdout(path: Path) -> TestSet:
 def load_real(path: Path, name: str = "real residents' questions") -> TestSet:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
     return TestSet(name, path, [i["text"] for i in items],
-                   [i["intent"] for i in items], [tuple(i.get("kinds") or ()) for i in items])
+                   [i["intent"] for i in items], [tuple(i.get("kinds") or ()) for i in items],
+                   refs=[(i["source"], i["ref"]) for i in items])
+
+
+def load_second_annotation(path: Path) -> dict[tuple[str, str], str]:
+    """(source, ref) → intent of a second, blind annotation of a real-question set."""
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+    return {(i["source"], i["ref"]): i["intent"] for i in items}
+
+
+def agreement(test: TestSet, second: dict[tuple[str, str], str], systems: dict[str, list[str]]) -> dict:
+    """How far the set's labels are a matter of judgement, and how each system fares
+    where two annotators agree: the share of items both label alike is about as high as
+    any classifier can score against one of them."""
+    from sklearn.metrics import cohen_kappa_score
+
+    pairs = [(i, truth, second[ref]) for i, (truth, ref) in enumerate(zip(test.intents, test.refs)) if ref in second]
+    agreed = [i for i, first, other in pairs if first == other]
+    n = len(pairs)
+    result = {"items": n, "agreement": len(agreed) / n if n else None,
+              "kappa": float(cohen_kappa_score([p[1] for p in pairs], [p[2] for p in pairs])) if n else None,
+              "agreed_items": len(agreed), "systems": {}}
+    for name, predicted in systems.items():
+        result["systems"][name] = {
+            "accuracy_vs_second": sum(predicted[i] == other for i, _, other in pairs) / n if n else None,
+            "accuracy_on_agreed": sum(predicted[i] == test.intents[i] for i in agreed) / len(agreed) if agreed else None}
+    return result
 
 
 @dataclass
@@ -203,6 +233,17 @@ def render(results: list[dict], train_size: int) -> str:
                       "| --- | --- | --- |"]
             lines += [f"| {a['threshold']} | {a['rate']:.1%} | {a['with_alternatives']:.1%} |" for a in r["alternatives_sweep"]]
             lines.append("")
+        if r.get("agreement"):
+            g = r["agreement"]
+            lines += [f"Second, blind annotation (`{r['agreement_path']}`): it gives the same label to "
+                      f"{g['agreement']:.1%} of the {g['items']} items (Cohen's κ {g['kappa']:.2f}), about the "
+                      "most any classifier can agree with either annotator.", "",
+                      "| system | accuracy (this set's labels) | accuracy (second annotation) | "
+                      f"accuracy on the {g['agreed_items']} items both label alike |", "| --- | --- | --- | --- |"]
+            for name, row in g["systems"].items():
+                lines.append(f"| {name} | {r[name]['accuracy']:.3f} | {row['accuracy_vs_second']:.3f} | "
+                             f"{row['accuracy_on_agreed']:.3f} |")
+            lines.append("")
         if r.get("by_kind"):
             lines += ["| kind | items | project accuracy | peer accuracy |", "| --- | --- | --- | --- |"]
             for kind, row in r["by_kind"]["project"].items():
@@ -223,6 +264,8 @@ def main() -> int:
     parser.add_argument("--holdout", default="tests/nlu_holdout.yml")
     parser.add_argument("--dev", default="tests/nlu_dev/questions.yml")
     parser.add_argument("--real", default="tests/nlu_real/questions.yml")
+    parser.add_argument("--second", default="tests/nlu_real/second_annotation.yml",
+                        help="a second, blind annotation of --real (reported, not gated)")
     parser.add_argument("--nlu", default="data/nlu", help="training data (for the peer)")
     parser.add_argument("--out", default="results/nlu")
     # Floors against regressions; the comparison with the peer is the real gate.
@@ -236,11 +279,11 @@ def main() -> int:
     # A test item the model saw in training measures memory, not understanding.
     # Each gated set is judged on the figure its target names: macro-F1 on the held-out
     # set, accuracy on real questions (where a fallback counts as a miss).
-    sets = [(load_holdout(ROOT / args.holdout), "macro_f1", args.min_holdout_f1),
-            (load_real(ROOT / args.dev, "real questions, development set"), None, None),
-            (load_real(ROOT / args.real), "accuracy", args.min_real_accuracy)]
+    sets = [(load_holdout(ROOT / args.holdout), "macro_f1", args.min_holdout_f1, None),
+            (load_real(ROOT / args.dev, "real questions, development set"), None, None, None),
+            (load_real(ROOT / args.real), "accuracy", args.min_real_accuracy, args.second)]
     results, failures = [], []
-    for test, metric, floor in sets:
+    for test, metric, floor, second in sets:
         test = test.without(texts)
         project = parse_with_model(ROOT / args.model, test.texts)
         peer_pred = peer.predict(test.texts)
@@ -252,6 +295,10 @@ def main() -> int:
         if metric is None:
             # Only the tuning set shows the threshold sweep the choice was made on.
             r["alternatives_sweep"] = [answered_or_offered(test, project, t) for t in ALTERNATIVE_THRESHOLDS]
+        if second:
+            r["agreement"] = agreement(test, load_second_annotation(ROOT / second),
+                                       {"project": project.intents, "peer": peer_pred})
+            r["agreement_path"] = second
         if test.kinds:
             r["by_kind"] = {"project": by_kind(test, project.intents), "peer": by_kind(test, peer_pred)}
         results.append(r)

@@ -72,3 +72,34 @@ def test_answered_or_offered_counts_a_right_answer_or_a_right_topic_one_tap_away
     assert result == {"threshold": 0.7, "rate": 0.75, "with_alternatives": 0.25}
     # With alternatives switched off only the right answer and the fallback's offer count.
     assert answered_or_offered(test, predictions, below=0.0)["rate"] == 0.5
+
+
+def test_agreement_with_a_second_annotation_matches_items_by_source_and_ref():
+    from devtools.evaluate import agreement
+
+    test = EvalSet("t", Path("x"), ["1", "2", "3", "4"], ["a", "b", "c", "a"], refs=[
+        ("s", "1"), ("s", "2"), ("s", "3"), ("t", "1")])
+    # The second annotator differs on item 2; item ("t", "1") was never annotated.
+    second = {("s", "1"): "a", ("s", "2"): "c", ("s", "3"): "c", ("x", "9"): "a"}
+    result = agreement(test, second, {"project": ["a", "c", "b", "a"]})
+    assert result["items"] == 3 and result["agreed_items"] == 2
+    assert result["agreement"] == 2 / 3
+    assert 0 < result["kappa"] < 1
+    # Against the second annotation the project is right on items 1 and 2; on the two
+    # items both annotators label alike it is right on item 1 only.
+    assert result["systems"]["project"] == {"accuracy_vs_second": 2 / 3, "accuracy_on_agreed": 0.5}
+
+
+def test_the_second_annotation_covers_every_real_question_once():
+    from devtools.evaluate import ROOT, load_real, load_second_annotation
+
+    real = load_real(ROOT / "tests" / "nlu_real" / "questions.yml")
+    second = load_second_annotation(ROOT / "tests" / "nlu_real" / "second_annotation.yml")
+    assert sorted(second) == sorted(real.refs)
+    domain = (ROOT / "domain.yml").read_text(encoding="utf-8")
+    assert all(f"  - {intent}\n" in domain for intent in set(second.values()))
+
+
+def test_real_items_keep_their_refs_when_leaked_items_leave():
+    test = EvalSet("t", Path("x"), ["医保在哪交", "生孩子能报吗"], ["b", "c"], [(), ()], refs=[("s", "1"), ("s", "2")])
+    assert test.without(["医保在哪交"]).refs == [("s", "2")]
