@@ -13,6 +13,7 @@ from knowledge.store import KnowledgeStore
 from settings import DEFAULT_DATABASE_URL, SettingsError
 
 _MARK = {"local": "本地", "national": "国家", "missing": "缺失"}
+_COUNTED = tuple(_MARK)
 
 
 def _read_or_exit():
@@ -70,6 +71,7 @@ def cmd_coverage(args) -> int:
         store = KnowledgeStore(make_session_factory(engine))
         cov = store.coverage(topics)
         aspects = store.aspect_coverage(key_topics)
+        every = store.aspect_coverage(topics)
     except StoreUnavailable as exc:
         print(f"database unavailable ({exc}); run `python -m knowledge load` first", file=sys.stderr)
         return 2
@@ -89,6 +91,17 @@ def cmd_coverage(args) -> int:
     gaps = aspects.missing()
     print(f"\n{len(gaps)} aspect cells missing" + (
         ": " + ", ".join(f"{p}/{t}/{a}" for p, t, a in gaps) if gaps else ""))
+
+    # Every topic, counted: a follow-up on a "missing" cell is answered with the hotline only.
+    print("\n" + f"aspects of every topic ({len(every.places)} places × {len(every.aspects)} aspects each):")
+    rows, totals = [["", *(_MARK[k] for k in _COUNTED)]], dict.fromkeys(_COUNTED, 0)
+    for t in topics:
+        marks = [every.cells[(p, t, a)] for p in every.places for a in every.aspects]
+        counts = [marks.count(kind) for kind in _COUNTED]
+        rows.append([t, *map(str, counts)])
+        for kind, n in zip(_COUNTED, counts):
+            totals[kind] += n
+    print("\n".join(_table(rows + [["total", *map(str, totals.values())]])))
     return 1 if missing else 0
 
 

@@ -35,6 +35,15 @@ def test_load_then_coverage(sqlite_url):
     kaizhou = next(line for line in aspects.splitlines() if line.startswith("开州区"))
     assert kaizhou.split()[1:] == ["国家", "本地", "国家", "国家", "国家", "本地", "缺失"]
     assert "aspect cells missing" in aspects
+    # Then every topic, counted: each row splits its 5 places × 7 aspects between the sources.
+    every = cov.stdout.split("aspects of every topic", 1)[1].splitlines()[1:]
+    assert every[0].split() == ["本地", "国家", "缺失"]
+    rows = {line.split()[0]: [int(n) for n in line.split()[1:]] for line in every[1:] if line.strip()}
+    assert len(rows) == 22 and "ask_maternity" in rows and "complain" in rows
+    assert all(sum(counts) == 35 for counts in rows.values() if counts is not rows["total"])
+    assert rows["total"] == [sum(col) for col in zip(*(c for t, c in rows.items() if t != "total"))]
+    # 开州区's filing entry has its own channels and offline sentences: two local cells.
+    assert rows["ask_remote_care_filing"][0] >= 2
 
 
 def test_coverage_without_a_database_says_what_to_do(tmp_path):
