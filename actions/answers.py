@@ -341,12 +341,13 @@ def answer_topic(
     dispatcher.utter_message(json_message=payload)
     # "再说一遍" repeats the data too, or channels would read the citation aloud.
     events.append(SlotSet("last_answer", {"text": text, "payload": payload}))
-    # A question the classifier was unsure of: the next likeliest topics, one tap away.
-    offer_alternatives(dispatcher, tracker, ctx.place.name if ctx.place else None, topic)
     if ctx.place:
         events.append(SlotSet("city", ctx.place.name))
     if answer.handoff:
         events += hand_off(dispatcher, tracker, domain, reason="case_handling", topic=topic)
+    # A question the classifier was unsure of: the next likeliest topics, one tap away.
+    # Last, so a hand-off's ticket and hotline follow the answer they belong to.
+    offer_alternatives(dispatcher, tracker, ctx.place.name if ctx.place else None, topic)
     return events
 
 

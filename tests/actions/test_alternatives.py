@@ -109,3 +109,18 @@ async def test_a_follow_up_on_a_topic_answered_before_offers_nothing_again(actio
                ranking=ranking(("inform", 0.98)))
     messages, _ = await convo.run(ActionInform(), domain)
     assert any((m.get("custom") or {}).get("answer") for m in messages) and not _alternative_messages(messages)
+
+
+async def test_on_a_hand_off_topic_the_offer_follows_the_hand_off(action_db, domain):
+    convo = Conversation(metadata={"city": "开州区"})
+    unsure = ranking(("complain", 0.5), ("ask_payment_channels", 0.3), ("ask_enrolment", 0.1))
+    convo.user("窗口那个人态度太差了我交钱的事也没办成", "complain", ranking=unsure)
+    messages, events = await convo.run(ActionAnswerTopic(), domain)
+    answer = next(m for m in messages if (m.get("custom") or {}).get("answer"))
+    assert answer["custom"]["answer"]["topic"] == "complain"
+    offered = _alternative_messages(messages)
+    # Answer, then the hand-off (its ticket), then "如果我理解错了…" as the last word.
+    assert len(offered) == 1 and messages[-1] is offered[0]
+    between = messages[messages.index(answer) + 1:-1]
+    assert between and any("12393" in (m.get("text") or "") or "12345" in (m.get("text") or "") for m in between)
+    assert [b["title"] for b in offered[0]["buttons"]] == [LABELS["ask_payment_channels"], LABELS["ask_enrolment"]]
