@@ -53,5 +53,5 @@ async def test_a_place_without_its_own_rule_gets_the_national_one(shared_kb, top
 async def test_chronic_materials_no_longer_name_an_unsourced_list(shared_kb):
     """The national materials said 病历和检查报告 without a document saying so."""
     national = shared_kb.answer("ask_chronic_disease_outpatient", None)
-    assert national.materials and all("病历" not in m for m in national.materials)
+    assert national.materials and all("病历" not in m for m in national.materials + national.steps)
     assert any("参保地" in m and "12393" in m for m in national.materials)
