@@ -50,6 +50,21 @@ async def test_a_place_without_its_own_rule_gets_the_national_one(shared_kb, top
         assert say("follow_up.national_for_place", place=name) in reply, case
 
 
+@pytest.mark.parametrize("mode", ("standard", "elder"))
+async def test_chronic_materials_give_the_national_cap_and_where_to_ask(shared_kb, mode):
+    """全国医疗保障经办政务服务事项清单 (2020): at most 4 kinds of papers; which ones, the place says."""
+    kb = shared_kb
+    topic = "ask_chronic_disease_outpatient"
+    national = kb.answer(topic, None)
+    assert "全国医疗保障经办政务服务事项清单" in national.source.short
+    places = places_without(kb, topic, "materials")
+    assert places
+    for name in places:
+        reply, _ = await follow_up(kb, name, topic, mode, "materials")
+        assert all(m in reply for m in national.materials), reply
+        assert "不超过4种" in reply and "12393" in reply and "全国医疗保障经办政务服务事项清单" in reply, reply
+
+
 async def test_chronic_materials_no_longer_name_an_unsourced_list(shared_kb):
     """The national materials said 病历和检查报告 without a document saying so."""
     national = shared_kb.answer("ask_chronic_disease_outpatient", None)
