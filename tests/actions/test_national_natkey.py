@@ -32,6 +32,7 @@ def places_without(kb, topic: str, field: str) -> list[str]:
     ("ask_chronic_disease_outpatient", "proxy", "proxy", ("家人或亲友", "代办", "12393")),
     ("ask_chronic_disease_outpatient", "offline", "offline", ("窗口", "拒绝受理")),
     ("ask_remote_care_filing", "proxy", "proxy", ("家人或亲友", "窗口", "12393")),
+    ("ask_remote_care_filing", "offline", "offline", ("不能因为网上能办", "也提供预约")),
 ])
 async def test_a_place_without_its_own_rule_gets_the_national_one(shared_kb, topic, aspect, field, points, mode):
     kb = shared_kb
