@@ -57,9 +57,9 @@ def expected_source(kb, topic: str, place: str, aspect: str):
 
 
 async def follow_up(kb, place: str, topic: str, mode: str, aspect: str, text: str | None = None,
-                    tag: bool = True):
+                    tag: bool = True, question: str | None = None):
     convo = Conversation(sender=f"{place}-{topic}-{aspect}-{mode}", metadata={"city": place, "mode": mode})
-    convo.user(QUESTIONS[topic], topic)
+    convo.user(question or QUESTIONS[topic], topic)
     await convo.run(ActionAnswerTopic(), {})
     text = text or FOLLOW_UPS[aspect]
     convo.user(text, "inform", [entity("aspect", aspect, text)] if tag else [])
