@@ -39,6 +39,7 @@ CASES = [
     ("ask_remote_care_filing", "offline", "不能因为网上能办"),
     ("ask_transfer", "time", "10个工作日内办完转出"),
     ("ask_transfer", "time", "不超过6个月的待遇等待期"),
+    ("ask_transfer", "time", "居民医保的待遇等待期规定"),
     ("ask_transfer", "eligibility", "参加下一年度居民医保后"),
     ("ask_transfer", "offline", "转入地或转出地医保经办机构的窗口"),
     ("ask_transfer", "proxy", "可以由单位替本人申请办理"),
@@ -108,6 +109,10 @@ def test_the_national_rules_name_their_documents(shared_kb):
     for topic, documents in cited.items():
         short = kb.answer(topic, None).source.short
         assert all(d in short for d in documents), (topic, short)
+    # The citation residents read names documents and parts, not notes to maintainers.
+    for topic in cited:
+        short = kb.answer(topic, None).source.short
+        assert "文件标题" not in short and "54号关于" not in short, (topic, short)
     # Long-term care is a pilot; it must never read as a benefit everyone has.
     care = kb.answer("ask_long_term_care", None)
     assert "试点" in care.answer
@@ -118,3 +123,9 @@ def test_chronic_materials_name_no_list_no_document_gives(shared_kb):
     national = shared_kb.answer("ask_chronic_disease_outpatient", None)
     assert national.materials and all("病历" not in m for m in national.materials + national.steps)
     assert any("参保地" in m and "12393" in m for m in national.materials)
+
+
+def test_class_a_drugs_are_not_promised_direct_full_payment(shared_kb):
+    """甲类 is paid under the place's cost sharing; only 乙类 has a share paid first."""
+    national = shared_kb.answer("ask_drug_catalogue", None)
+    assert not any("直接报销" in line or "不用先自付" in line for line in national.steps + national.eligibility)
