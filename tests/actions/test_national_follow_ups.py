@@ -28,6 +28,7 @@ QUESTIONS = {
     "ask_designated_institutions": "哪些医院是医保定点的",
     "ask_drug_catalogue": "这个药医保能报吗",
     "ask_service_channels": "医保业务去哪里办",
+    "ask_cross_region_settlement": "在外省住院能直接结算吗",
 }
 
 # (topic, aspect, words of the national rule that must reach the resident)
@@ -64,6 +65,11 @@ CASES = [
     ("ask_drug_catalogue", "eligibility", "乙类药品要先由个人自付一定比例"),
     ("ask_drug_catalogue", "steps", "是甲类还是乙类"),
     ("ask_service_channels", "eligibility", "医保咨询服务"),
+    ("ask_cross_region_settlement", "offline", "出示社会保障卡也可以"),
+    ("ask_cross_region_settlement", "proxy", "替他办异地就医备案"),
+    ("ask_manual_reimbursement", "offline", "窗口申请手工报销"),
+    ("ask_manual_reimbursement", "proxy", "家人或亲友可以到参保地医保经办机构窗口替他申请"),
+    ("ask_personal_account", "offline", "不会用手机办共济绑定的"),
 ]
 
 
