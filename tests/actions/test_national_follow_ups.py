@@ -135,3 +135,16 @@ def test_class_a_drugs_are_not_promised_direct_full_payment(shared_kb):
     """甲类 is paid under the place's cost sharing; only 乙类 has a share paid first."""
     national = shared_kb.answer("ask_drug_catalogue", None)
     assert not any("直接报销" in line or "不用先自付" in line for line in national.steps + national.eligibility)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_paying_without_a_smartphone_gets_the_national_rule_where_the_place_has_no_payment_entry(shared_kb, mode):
+    """江门市 and 连云港市 answer ask_payment_channels from the national entry only (no
+    local entry, so CASES cannot reach them): "不会用手机怎么缴费" now gets 国办发〔2020〕45号."""
+    kb = shared_kb
+    places = [p.name for p in kb.places() if kb.answer("ask_payment_channels", p.name).scope != "local"]
+    assert places
+    for place in places:
+        reply, _ = await follow_up(kb, place, "ask_payment_channels", mode, "offline")
+        assert "不得用通知、告示等方式拒收现金" in reply, reply
+        assert "国办发〔2020〕45号" in reply and "都没有写明" not in reply, reply
