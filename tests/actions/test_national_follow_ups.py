@@ -28,6 +28,7 @@ QUESTIONS = {
     "ask_designated_institutions": "哪些医院是医保定点的",
     "ask_drug_catalogue": "这个药医保能报吗",
     "ask_service_channels": "医保业务去哪里办",
+    "ask_cross_region_settlement": "在外省住院能直接结算吗",
 }
 
 # (topic, aspect, words of the national rule that must reach the resident)
@@ -67,6 +68,11 @@ CASES = [
     ("ask_drug_catalogue", "eligibility", "乙类药品要先由个人自付一定比例"),
     ("ask_drug_catalogue", "steps", "是甲类还是乙类"),
     ("ask_service_channels", "eligibility", "医保咨询服务"),
+    ("ask_cross_region_settlement", "offline", "出示社会保障卡也可以"),
+    ("ask_cross_region_settlement", "proxy", "替他办异地就医备案"),
+    ("ask_manual_reimbursement", "offline", "窗口申请手工报销"),
+    ("ask_manual_reimbursement", "proxy", "家人或亲友可以到参保地医保经办机构窗口替他申请"),
+    ("ask_personal_account", "offline", "不会用手机办共济绑定的"),
 ]
 
 
@@ -132,3 +138,16 @@ def test_class_a_drugs_are_not_promised_direct_full_payment(shared_kb):
     """甲类 is paid under the place's cost sharing; only 乙类 has a share paid first."""
     national = shared_kb.answer("ask_drug_catalogue", None)
     assert not any("直接报销" in line or "不用先自付" in line for line in national.steps + national.eligibility)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_paying_without_a_smartphone_gets_the_national_rule_where_the_place_has_no_payment_entry(shared_kb, mode):
+    """江门市 and 连云港市 answer ask_payment_channels from the national entry only (no
+    local entry, so CASES cannot reach them): "不会用手机怎么缴费" now gets 国办发〔2020〕45号."""
+    kb = shared_kb
+    places = [p.name for p in kb.places() if kb.answer("ask_payment_channels", p.name).scope != "local"]
+    assert places
+    for place in places:
+        reply, _ = await follow_up(kb, place, "ask_payment_channels", mode, "offline")
+        assert "不得用通知、告示等方式拒收现金" in reply, reply
+        assert "国办发〔2020〕45号" in reply and "都没有写明" not in reply, reply
