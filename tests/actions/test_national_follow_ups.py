@@ -52,6 +52,8 @@ CASES = [
     ("ask_maternity", "eligibility", "个人不用另交生育保险费"),
     ("ask_maternity", "time", "98天产假"),
     ("ask_maternity", "steps", "直接结算"),
+    ("ask_maternity", "materials", "不超过4种"),
+    ("ask_maternity", "offline", "拒绝受理"),
     ("ask_critical_illness", "eligibility", "参加城乡居民基本医保的人"),
     ("ask_medical_assistance", "eligibility", "低保边缘家庭成员"),
     ("ask_long_term_care", "eligibility", "不是每个地方都有"),
