@@ -90,6 +90,14 @@ def _sentences(items: tuple[str, ...]) -> str:
     return "".join(i if i[-1] in "。！？；" else f"{i}。" for i in items)
 
 
+def _listed(items: tuple[str, ...]) -> str:
+    """Channels and materials: short names joined with "、"; a list that holds a whole
+    sentence (a national rule such as "材料都不超过4种，…") reads as sentences instead."""
+    if any(mark in item for item in items for mark in "，；。"):
+        return _sentences(items)
+    return common.join(items)
+
+
 def _steps_lines(steps: tuple[str, ...]) -> list[str]:
     return [say("answer.step_line", n=i, step=s) for i, s in enumerate(steps, 1)]
 
@@ -100,7 +108,7 @@ def _part_lines(part: Part) -> list[str]:
     if part.aspect == "steps":
         return [short, *_steps_lines(part.items)]
     if part.aspect in aspects.LIST_ASPECTS:
-        return [short + common.join(part.items)]
+        return [short + _listed(part.items)]
     return [short + _sentences(part.items)]
 
 
@@ -239,7 +247,7 @@ def aspect_reply(
         lines.append(say("elder.last_step" if position == len(part.items) - 1 else "elder.more_steps"))
     elif aspect in aspects.LIST_ASPECTS:
         lines.append(say(f"aspects.{aspect}.heading", title=title))
-        lines.append(common.join(part.items))
+        lines.append(_listed(part.items))
     else:
         lines.append(say(f"aspects.{aspect}.heading", title=title))
         # Elder mode: one sentence a line, as the brief variants are written for listening.

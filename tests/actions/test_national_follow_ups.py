@@ -153,3 +153,24 @@ async def test_paying_without_a_smartphone_gets_the_national_rule_where_the_plac
         reply, _ = await follow_up(kb, place, "ask_payment_channels", mode, "offline")
         assert "不得用通知、告示等方式拒收现金" in reply, reply
         assert "国办发〔2020〕45号" in reply and "都没有写明" not in reply, reply
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_materials_given_as_rules_read_as_sentences_not_a_run_on_list(shared_kb, mode):
+    """Materials are usually names joined with "、"; the national maternity materials are two
+    rules, and "…各地还可以再精简、申领生育津贴…" ran them into one sentence."""
+    kb = shared_kb
+    national = kb.answer("ask_maternity", None)
+    first, second = national.materials
+    place = places_without(kb, "ask_maternity", "materials")[0]
+    reply, _ = await follow_up(kb, place, "ask_maternity", mode, "materials", question=QUESTIONS["ask_maternity"])
+    assert f"{first}。{second}。" in reply, reply
+    assert f"{first}、" not in reply, reply
+
+
+
+def test_materials_that_are_names_are_still_listed_with_a_pause_mark():
+    from actions.answers import _listed
+
+    assert _listed(("身份证", "户口本", "出生医学证明")) == "身份证、户口本、出生医学证明"
+    assert _listed(("身份证", "要交的材料都不超过4种，各地还可以再精简")) == "身份证。要交的材料都不超过4种，各地还可以再精简。"
