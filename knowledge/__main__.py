@@ -70,7 +70,7 @@ def cmd_coverage(args) -> int:
     try:
         store = KnowledgeStore(make_session_factory(engine))
         cov = store.coverage(topics)
-        aspects = store.aspect_coverage(key_topics)
+        # One query for every topic; the key topics' matrices are read from it.
         every = store.aspect_coverage(topics)
     except StoreUnavailable as exc:
         print(f"database unavailable ({exc}); run `python -m knowledge load` first", file=sys.stderr)
@@ -84,11 +84,12 @@ def cmd_coverage(args) -> int:
 
     # Follow-up aspects of the key topics: which source answers each one.
     print("\n" + "aspects of the key topics (本地 = the place's entry, 国家 = national entry only):")
-    for t in aspects.topics:
+    for t in key_topics:
         print(f"\n{t} {topic_data['topics'][t]}")
-        print("\n".join(_table([["", *aspects.aspects]] + [
-            [p, *(_MARK[aspects.cells[(p, t, a)]] for a in aspects.aspects)] for p in aspects.places])))
-    gaps = aspects.missing()
+        print("\n".join(_table([["", *every.aspects]] + [
+            [p, *(_MARK[every.cells[(p, t, a)]] for a in every.aspects)] for p in every.places])))
+    gaps = [(p, t, a) for p in every.places for t in key_topics for a in every.aspects
+            if every.cells[(p, t, a)] == "missing"]
     print(f"\n{len(gaps)} aspect cells missing" + (
         ": " + ", ".join(f"{p}/{t}/{a}" for p, t, a in gaps) if gaps else ""))
 
