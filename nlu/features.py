@@ -8,6 +8,7 @@ lowered accuracy on real residents' questions, so they are not used.)
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from textproc.normalize import normalize
@@ -28,10 +29,19 @@ def _posseg():
     return jieba.posseg
 
 
+# Published messages hide place names as 南*, 贵* or A市/B7县; read them as the place
+# names they stand for, or "X地的新农合在Y地能报吗" loses the two places that make it a
+# cross-region question.
+_CODED_PLACE = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}(?:省|市|县|区|镇|乡|村)")
+_MASKED_PLACE = re.compile(r"(?:某地|[\u4e00-\u9fff])\*+(?:省|市|县|区)?")
+
+
 @functools.lru_cache(maxsize=4096)
 def fold_places(text: str) -> str:
-    """Replace place names (jieba's ``ns`` tag) with one token."""
-    return "".join(PLACE_TOKEN if flag == "ns" else word for word, flag in _posseg().cut(text))
+    """Replace place names (jieba's ``ns`` tag, coded and masked names) with one token."""
+    text = _CODED_PLACE.sub(PLACE_TOKEN, text)
+    folded = "".join(PLACE_TOKEN if flag == "ns" else word for word, flag in _posseg().cut(text))
+    return _MASKED_PLACE.sub(PLACE_TOKEN, folded)
 
 
 def model_view(text: str) -> str:

@@ -35,6 +35,18 @@ def test_place_names_are_folded_so_where_says_nothing_about_what():
     assert "备案" in fold_places("异地就医备案")
 
 
+def test_coded_and_masked_place_names_are_folded_like_real_ones():
+    # Published messages write A市/B7县 and 南*; the question around them must survive.
+    assert fold_places("我在A7县交的新农合在B市住院能报吗") == f"我在{PLACE_TOKEN}交的新农合在{PLACE_TOKEN}住院能报吗"
+    assert fold_places("恩*新农合在外地可以报销吗") == f"{PLACE_TOKEN}新农合在外地可以报销吗"
+    assert fold_places("滁*的医保卡去贵*能用吗") == f"{PLACE_TOKEN}的医保卡去{PLACE_TOKEN}能用吗"
+    # Only one character before the mask is taken: the scheme name after it stays.
+    assert "居民医保" in fold_places("宁*居民医保如何报销")
+    # Not a place: arithmetic and Latin abbreviations stay as written.
+    assert fold_places("5*3等于几") == "5*3等于几"
+    assert fold_places("CT检查能报吗") == "CT检查能报吗"
+
+
 def test_model_view_normalises_traditional_and_full_width():
     assert model_view("醫保費在哪裡交") == model_view("医保费在哪里交")
 
