@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from textproc.normalize import normalize
+from textproc.pii import MASKS
 
 PLACE_TOKEN = "某地"
 DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "data" / "dict"
@@ -32,6 +33,9 @@ def _posseg():
 # Published messages hide place names as 南*, 贵* or A市/B7县; read them as the place
 # names they stand for, or "X地的新农合在Y地能报吗" loses the two places that make it a
 # cross-region question.
+# The gateway puts these where a resident wrote a number; the n-grams of "[手机号]"
+# would otherwise vote for an intent in a message the model knows nothing else of.
+_PII_MASK = re.compile("|".join(re.escape(m) for m in sorted(set(MASKS.values()), key=len, reverse=True)))
 _CODED_PLACE = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}(?:省|市|县|区|镇|乡|村)")
 _MASKED_PLACE = re.compile(r"(?:某地|[\u4e00-\u9fff])\*+(?:省|市|县|区)?")
 
@@ -45,5 +49,6 @@ def fold_places(text: str) -> str:
 
 
 def model_view(text: str) -> str:
-    """The message as the n-gram model reads it: normalised, places folded."""
-    return fold_places(normalize(text))
+    """The message as the n-gram model reads it: normalised, places folded, the
+    gateway's number placeholders left out."""
+    return fold_places(_PII_MASK.sub(" ", normalize(text)))

@@ -52,6 +52,7 @@ class NgramModel:
         self.classes: list[str] = []
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
+        self._wordlike_columns: np.ndarray | None = None
 
     def _features(self, texts: list[str], fit: bool = False):
         views = [model_view(t) for t in texts]
@@ -61,6 +62,7 @@ class NgramModel:
         from sklearn.svm import LinearSVC
 
         x = self._features(texts, fit=True)
+        self._wordlike_columns = None
         # A linear SVM trains in seconds on 2 cores; logistic regression took minutes.
         model = LinearSVC(C=self.c, random_state=0)
         model.fit(x, labels)
@@ -69,10 +71,28 @@ class NgramModel:
         return self
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        scores = np.asarray(self._features(texts) @ self.coef.T + self.intercept) * self.scale
+        features = self._features(texts)
+        scores = np.asarray(features @ self.coef.T + self.intercept) * self.scale
         scores = scores - np.max(scores, axis=1, keepdims=True)
         exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        probabilities = exp / exp.sum(axis=1, keepdims=True)
+        # A message with no word character the training data has (another script, rare
+        # characters; spaces and punctuation say nothing) gives no evidence, yet the
+        # intercepts or a lone space would name one intent with confidence: it votes for
+        # none, so the fallback can offer topics. (Tempering every message by the share
+        # of its n-grams the model knows also caught half-known nonsense, but it cost
+        # real questions: see the issue notes.)
+        evidence = features[:, self._wordlike()].getnnz(axis=1)
+        probabilities[evidence == 0] = 1.0 / len(self.classes)
+        return probabilities
+
+    def _wordlike(self) -> np.ndarray:
+        """Columns of n-grams that hold a letter or digit."""
+        if self._wordlike_columns is None:
+            vocabulary = getattr(self.vectorizer, "vocabulary_", None) or self.vectorizer.vocabulary
+            self._wordlike_columns = np.asarray(
+                sorted(i for gram, i in vocabulary.items() if any(ch.isalnum() for ch in gram)), dtype=np.int64)
+        return self._wordlike_columns
 
     # Persisted as plain arrays and JSON, never pickles.
     def save(self, directory) -> None:

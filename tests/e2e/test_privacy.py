@@ -227,8 +227,10 @@ def conversation(stack: Stack) -> dict:
         transcripts.append(heard)
         chat_replies.append((spelling, page.say(heard)))
     # Not understood, twice in a row (an unanswered row, then a hand-off), and
-    # asking for a person: both write rows that hold what the resident said.
-    for spelling in ("qwpz frnk 幺三八 幺二三四 五六七八 vvxq", "xqzvv blorp 110 105 1949 1231 002X zzkk",
+    # asking for a person: both write rows that hold what the resident said. Korean
+    # words, because the model knows none of them (nor the placeholders; Latin
+    # letters it does know, from words like CT and app).
+    for spelling in ("번호 幺三八 幺二三四 五六七八 주세요", "신분증 110 105 1949 1231 002X 입니다",
                      "我要转人工，电话0755-8888 6666，护照E12345678，邮箱zhang.san99@qq.com"):
         chat_replies.append((spelling, web.say(spelling)))
     time.sleep(2)  # late WeChat answers (slow turns) are sent through the stand-in API

@@ -47,6 +47,11 @@ def test_coded_and_masked_place_names_are_folded_like_real_ones():
     assert fold_places("CT检查能报吗") == "CT检查能报吗"
 
 
+def test_number_placeholders_say_nothing_about_the_question():
+    assert model_view("号码[手机号]，身份证[身份证号]请回电") == model_view("号码 ，身份证 请回电")
+    assert "手机" not in model_view("[手机号]")
+
+
 def test_model_view_normalises_traditional_and_full_width():
     assert model_view("醫保費在哪裡交") == model_view("医保费在哪里交")
 
@@ -58,6 +63,16 @@ def test_model_learns_and_ranks_probabilities():
     assert probabilities.shape == (2, 3)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert [model.classes[i] for i in probabilities.argmax(axis=1)] == ["ask_maternity", "ask_remote_care_filing"]
+
+
+def test_a_message_the_model_knows_nothing_of_votes_for_no_intent():
+    texts, labels = _data()
+    model = NgramModel().fit(texts + ["生育津贴 怎么领?"], labels + ["ask_maternity"])
+    # Spaces and punctuation the training data has are no evidence either.
+    probabilities = model.predict_proba(["😀😀😀", "鑫垚犇淼", "의료보험 어떻게 신청해요？"])
+    assert np.allclose(probabilities, 1.0 / 3)
+    # One known character is enough to vote.
+    assert model.predict_proba(["生"]).max() > 0.5
 
 
 def test_model_survives_save_and_load(tmp_path):
