@@ -33,11 +33,11 @@ def _posseg():
 # Published messages hide place names as 南*, 贵* or A市/B7县; read them as the place
 # names they stand for, or "X地的新农合在Y地能报吗" loses the two places that make it a
 # cross-region question.
+_CODED_PLACE = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}(?:省|市|县|区|镇|乡|村)")
+_MASKED_PLACE = re.compile(r"(?:某地|[\u4e00-\u9fff])\*+(?:省|市|县|区)?")
 # The gateway puts these where a resident wrote a number; the n-grams of "[手机号]"
 # would otherwise vote for an intent in a message the model knows nothing else of.
 _PII_MASK = re.compile("|".join(re.escape(m) for m in sorted(set(MASKS.values()), key=len, reverse=True)))
-_CODED_PLACE = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}(?:省|市|县|区|镇|乡|村)")
-_MASKED_PLACE = re.compile(r"(?:某地|[\u4e00-\u9fff])\*+(?:省|市|县|区)?")
 
 
 @functools.lru_cache(maxsize=4096)
