@@ -88,8 +88,7 @@ def cmd_coverage(args) -> int:
         print(f"\n{t} {topic_data['topics'][t]}")
         print("\n".join(_table([["", *every.aspects]] + [
             [p, *(_MARK[every.cells[(p, t, a)]] for a in every.aspects)] for p in every.places])))
-    gaps = [(p, t, a) for p in every.places for t in key_topics for a in every.aspects
-            if every.cells[(p, t, a)] == "missing"]
+    gaps = every.missing(key_topics)
     print(f"\n{len(gaps)} aspect cells missing" + (
         ": " + ", ".join(f"{p}/{t}/{a}" for p, t, a in gaps) if gaps else ""))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
@@ -62,8 +63,10 @@ class AspectCoverage:
     aspects: list[str]
     cells: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
-    def missing(self) -> list[tuple[str, str, str]]:
-        return [k for k, v in self.cells.items() if v == "missing"]
+    def missing(self, topics: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+        """Cells no source gives, optionally only for ``topics``."""
+        wanted = None if topics is None else set(topics)
+        return [k for k, v in self.cells.items() if v == "missing" and (wanted is None or k[1] in wanted)]
 
 
 def _source(row) -> SourceRef:

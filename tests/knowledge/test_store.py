@@ -183,6 +183,10 @@ def test_aspect_coverage_local_national_missing(engine, sixth_place):
     assert cov.cells[("测试县", "ask_chronic_disease_outpatient", "steps")] == want
     assert all(v in ("local", "national", "missing") for v in cov.cells.values())
     assert cov.missing() == [k for k, v in cov.cells.items() if v == "missing"]
+    # Restricted to some topics (the CLI's key topics), in the same order.
+    assert cov.missing(["ask_chronic_disease_outpatient"]) == [
+        k for k, v in cov.cells.items() if v == "missing" and k[1] == "ask_chronic_disease_outpatient"]
+    assert cov.missing([]) == []
 
 
 def test_an_older_knowledge_table_is_rebuilt(tmp_path, content):
