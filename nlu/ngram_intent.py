@@ -35,6 +35,12 @@ def _vectorizer(low: int, high: int, vocabulary: dict | None = None):
                            min_df=1, vocabulary=vocabulary, dtype=np.float32)
 
 
+def _wordlike(vocabulary: dict[str, int]) -> np.ndarray:
+    mask = np.zeros(len(vocabulary), dtype=np.float32)
+    mask[[i for gram, i in vocabulary.items() if any(ch.isalnum() for ch in gram)]] = 1.0
+    return mask
+
+
 class NgramModel:
     """TF-IDF character n-grams of the place-folded message → linear SVM.
 
@@ -52,7 +58,8 @@ class NgramModel:
         self.classes: list[str] = []
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
-        self._wordlike_columns: np.ndarray | None = None
+        # 1 for each n-gram column that holds a letter or digit, else 0.
+        self.wordlike: np.ndarray | None = None
 
     def _features(self, texts: list[str], fit: bool = False):
         views = [model_view(t) for t in texts]
@@ -62,7 +69,7 @@ class NgramModel:
         from sklearn.svm import LinearSVC
 
         x = self._features(texts, fit=True)
-        self._wordlike_columns = None
+        self.wordlike = _wordlike(self.vectorizer.vocabulary_)
         # A linear SVM trains in seconds on 2 cores; logistic regression took minutes.
         model = LinearSVC(C=self.c, random_state=0)
         model.fit(x, labels)
@@ -82,17 +89,9 @@ class NgramModel:
         # none, so the fallback can offer topics. (Tempering every message by the share
         # of its n-grams the model knows also caught half-known nonsense, but it cost
         # real questions: see the issue notes.)
-        evidence = features[:, self._wordlike()].getnnz(axis=1)
-        probabilities[evidence == 0] = 1.0 / len(self.classes)
+        # TF-IDF weights are positive, so the product is zero only without such n-grams.
+        probabilities[np.asarray(features @ self.wordlike).ravel() == 0] = 1.0 / len(self.classes)
         return probabilities
-
-    def _wordlike(self) -> np.ndarray:
-        """Columns of n-grams that hold a letter or digit."""
-        if self._wordlike_columns is None:
-            vocabulary = getattr(self.vectorizer, "vocabulary_", None) or self.vectorizer.vocabulary
-            self._wordlike_columns = np.asarray(
-                sorted(i for gram, i in vocabulary.items() if any(ch.isalnum() for ch in gram)), dtype=np.int64)
-        return self._wordlike_columns
 
     # Persisted as plain arrays and JSON, never pickles.
     def save(self, directory) -> None:
@@ -110,6 +109,7 @@ class NgramModel:
         model.vectorizer = _vectorizer(*model.ngram, vocabulary=meta["vocabulary"])
         model.vectorizer.idf_ = arrays["idf"]
         model.classes = meta["classes"]
+        model.wordlike = _wordlike(meta["vocabulary"])
         model.coef, model.intercept = arrays["coef"], arrays["intercept"]
         return model
 
