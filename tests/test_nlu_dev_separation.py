@@ -18,7 +18,8 @@ MIN_DEV_ITEMS = 250
 
 def shared_items(dev: list[dict], test: list[dict]) -> list[str]:
     """Dev items that are a test item: the same source reference, the same canonical
-    text, or one text inside the other (both sides of 8+ canonical characters)."""
+    text, one text inside the other (both sides of 8+ canonical characters), or a
+    re-post of a long text with a few edits."""
     test_refs = {(i["source"], i["ref"]) for i in test}
     test_texts = [real.canonical(i["text"]) for i in test]
     problems = []
@@ -34,6 +35,9 @@ def shared_items(dev: list[dict], test: list[dict]) -> list[str]:
                 and (mine in other or other in mine)
             ):
                 problems.append(f"{shown} is a test item")
+                break
+            if real.near_copy(mine, other):
+                problems.append(f"{shown} is a re-post of a test item")
                 break
     return problems
 
@@ -74,7 +78,11 @@ def test_sharing_check_catches_a_copied_test_item(dev):
                      ref="elsewhere")
     piece = dict(victim, text=victim["text"][10:40], ref="elsewhere")
     same_ref = dict(victim, text="完全不同的一句话")
-    assert len(shared_items([disguised, piece, same_ref], test)) == 3
+    # A re-post under another number: a greeting added, every 15th character changed.
+    edited = "".join("某" if n % 15 == 7 else ch for n, ch in enumerate(victim["text"]))
+    repost = dict(victim, text="您好，" + edited, ref="elsewhere")
+    assert len(shared_items([disguised, piece, same_ref, repost], test)) == 4
+    assert "re-post" in shared_items([repost], test)[0]
     assert shared_items([{"text": "医保", "source": "x", "ref": "y"}], test) == []
     # The real dev set itself passes (checked above); a scratch copy of it must too.
     assert shared_items(dev["items"][:5], test) == []

@@ -7,6 +7,7 @@ under data/nlu and every entry under data/dict.
 """
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from collections import Counter
@@ -71,6 +72,25 @@ def training_texts(data_root: Path) -> list[tuple[str, str]]:
     return found
 
 
+# A resident re-posting a narrative under a new message number, with a few characters
+# edited, is still the same question: texts of this many canonical characters or more
+# that share at least NEAR_COPY_SHARE of the shorter one's SHINGLE-character pieces.
+# (Real re-posts found share 75–97 %; distinct posts on one topic stay under 30 %.)
+NEAR_COPY_MIN, NEAR_COPY_SHARE, SHINGLE = 40, 0.5, 6
+
+
+@functools.lru_cache(maxsize=None)
+def _shingles(canonical_text: str) -> frozenset[str]:
+    return frozenset(canonical_text[i:i + SHINGLE] for i in range(len(canonical_text) - SHINGLE + 1))
+
+
+def near_copy(mine: str, other: str) -> bool:
+    if min(len(mine), len(other)) < NEAR_COPY_MIN:
+        return False
+    a, b = _shingles(mine), _shingles(other)
+    return len(a & b) >= NEAR_COPY_SHARE * min(len(a), len(b))
+
+
 def leaks(items: list[dict], data_root: Path) -> list[str]:
     """Describe every test item that appears, after normalisation, in training data."""
     train = [(where, canonical(text)) for where, text in training_texts(data_root)]
@@ -92,6 +112,9 @@ def leaks(items: list[dict], data_root: Path) -> list[str]:
                 break
             if len(text) >= MIN_COPIED_PIECE and text in test:
                 problems.append(f"a piece of {shown} is a training example in {where}")
+                break
+            if near_copy(test, text):
+                problems.append(f"{shown} is re-worded in a training example in {where}")
                 break
     return problems
 
@@ -182,3 +205,22 @@ def test_leak_check_catches_a_piece_copied_out_of_a_narrative(tmp_path):
     assert leaks([{"text": "异地医保报销需要什么"}], data) == []
     (data / "dict" / "terms.txt").write_text("医保 5000 n\n", encoding="utf-8")
     assert len(leaks([{"text": "医保！"}], data)) == 1
+
+
+def test_leak_check_catches_a_reworded_narrative(tmp_path):
+    """A long item written into the training data with a greeting added and a few words
+    swapped is still that resident's message."""
+    data = tmp_path / "data"
+    (data / "nlu").mkdir(parents=True)
+    (data / "dict").mkdir()
+    narrative = "我妈买的A市医保，前一阵子在重庆帮我带孩子，摔倒了骨折住院，这种异地医保报销程序是怎么样的，需要先回去办手续吗"
+    reworded = "您好，" + narrative.replace("我妈", "我母亲").replace("程序", "流程")
+    (data / "nlu" / "x.yml").write_text(
+        'version: "3.1"\nnlu:\n  - intent: ask_cross_region_settlement\n'
+        f"    examples: |\n      - {reworded}\n",
+        encoding="utf-8",
+    )
+    assert [p for p in leaks([{"text": narrative}], data) if "re-worded" in p]
+    # Another resident's narrative on the same topic is not a copy.
+    other = "我爸是B县新农合，在广州打工时住院了，出院后回老家报销要带什么材料，要多久才能办好"
+    assert leaks([{"text": other}], data) == []
