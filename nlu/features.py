@@ -1,7 +1,8 @@
 """The text the n-gram intent model reads.
 
 Place names are folded to one token: where someone lives or was treated says nothing
-about what they ask, and real messages name places the training data never saw.
+about what they ask, and real messages name places the training data never saw. Old and
+everyday names of a scheme or card (新农合, 社保卡) read as today's (data/synonyms).
 (Extra features for the last, question-bearing clause of long messages were tried and
 lowered accuracy on real residents' questions, so they are not used.)
 """
@@ -11,11 +12,14 @@ import functools
 import re
 from pathlib import Path
 
+import yaml
+
 from textproc.normalize import normalize
 from textproc.pii import MASKS
 
 PLACE_TOKEN = "某地"
 DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "data" / "dict"
+SCHEME_NAMES = Path(__file__).resolve().parent.parent / "data" / "synonyms" / "schemes.yml"
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,7 +52,22 @@ def fold_places(text: str) -> str:
     return _MASKED_PLACE.sub(PLACE_TOKEN, folded)
 
 
+@functools.lru_cache(maxsize=1)
+def _scheme_folds() -> tuple[tuple[re.Pattern, str], ...]:
+    groups = yaml.safe_load(SCHEME_NAMES.read_text(encoding="utf-8"))["folds"]
+    # Longest first, so 新农合医保 is one name, not 新农合 followed by 医保.
+    return tuple((re.compile("|".join(map(re.escape, sorted(g["words"], key=len, reverse=True)))), g["as"])
+                 for g in groups)
+
+
+def fold_schemes(text: str) -> str:
+    """Old and everyday names of a scheme or card read as today's name (data/synonyms)."""
+    for pattern, name in _scheme_folds():
+        text = pattern.sub(name, text)
+    return text
+
+
 def model_view(text: str) -> str:
-    """The message as the n-gram model reads it: normalised, places folded, the
-    gateway's number placeholders left out."""
-    return fold_places(_PII_MASK.sub(" ", normalize(text)))
+    """The message as the n-gram model reads it: normalised, places and scheme names
+    folded, the gateway's number placeholders left out."""
+    return fold_schemes(fold_places(_PII_MASK.sub(" ", normalize(text))))
