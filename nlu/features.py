@@ -9,6 +9,7 @@ lowered accuracy on real residents' questions, so they are not used.)
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from textproc.normalize import normalize
 from textproc.pii import MASKS
 
 PLACE_TOKEN = "某地"
-DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "data" / "dict"
-SCHEME_NAMES = Path(__file__).resolve().parent.parent / "data" / "synonyms" / "schemes.yml"
+ROOT = Path(__file__).resolve().parent.parent
+DICTIONARY_DIR = ROOT / "data" / "dict"
+SCHEME_NAMES = ROOT / "data" / "synonyms" / "schemes.yml"
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,3 +73,15 @@ def model_view(text: str) -> str:
     """The message as the n-gram model reads it: normalised, places and scheme names
     folded, the gateway's number placeholders left out."""
     return fold_schemes(fold_places(_PII_MASK.sub(" ", normalize(text))))
+
+
+def view_fingerprint() -> str:
+    """A hash of everything that shapes the view besides the message: this code, the
+    normalisation and masks it applies, the dictionaries and the name lists. Rasa's
+    training cache keys a component by its own class source only, so without this a
+    changed name list would restore a model trained on the old view."""
+    digest = hashlib.sha256()
+    for path in (Path(__file__), ROOT / "textproc" / "normalize.py", ROOT / "textproc" / "pii.py",
+                 SCHEME_NAMES, *sorted(DICTIONARY_DIR.glob("*.txt"))):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -21,7 +21,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.features import model_view
+from nlu.features import model_view, view_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +141,11 @@ class NgramEnsembleIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def required_packages() -> List[Text]:
         return ["sklearn", "jieba"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        # Retrain when the text the model reads changes, not only this class.
+        return view_fingerprint()
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]

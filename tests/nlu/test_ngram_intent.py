@@ -137,3 +137,17 @@ def test_component_without_a_trained_model_keeps_diets_answer(tmp_path):
     message = Message(data={TEXT: "你好", INTENT: {"name": "greet", "confidence": 0.9}})
     classifier.process([message])
     assert message.get(INTENT)["name"] == "greet"
+
+
+def test_a_changed_name_list_retrains_the_component(tmp_path, monkeypatch):
+    """Rasa's training cache keys a component by its class source, config and inputs;
+    the view's code and word lists live elsewhere, so the component adds their hash."""
+    import nlu.features as features
+
+    before = NgramEnsembleIntentClassifier.fingerprint_addon({})
+    assert before == NgramEnsembleIntentClassifier.fingerprint_addon({})
+    names = tmp_path / "schemes.yml"
+    names.write_text(features.SCHEME_NAMES.read_text(encoding="utf-8") + "\n  - as: 职工医保\n    words: [职工医疗保险]\n",
+                     encoding="utf-8")
+    monkeypatch.setattr(features, "SCHEME_NAMES", names)
+    assert NgramEnsembleIntentClassifier.fingerprint_addon({}) != before
