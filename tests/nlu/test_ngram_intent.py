@@ -10,7 +10,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.features import PLACE_TOKEN, fold_places, fold_schemes, model_view
+from nlu.features import PLACE_TOKEN, fold_places, model_view
 from nlu.ngram_intent import NgramEnsembleIntentClassifier, NgramModel
 
 EXAMPLES = {
@@ -45,18 +45,6 @@ def test_coded_and_masked_place_names_are_folded_like_real_ones():
     # Not a place: arithmetic and Latin abbreviations stay as written.
     assert fold_places("5*3等于几") == "5*3等于几"
     assert fold_places("CT检查能报吗") == "CT检查能报吗"
-
-
-def test_old_and_everyday_scheme_names_read_as_todays():
-    # 新农合 merged into 城乡居民医保: what the training data says of one holds for the other.
-    assert model_view("新农合在外地住院能报吗") == model_view("居民医保在外地住院能报吗")
-    assert model_view("新型农村合作医疗怎么交") == model_view("居民医保怎么交")
-    assert model_view("社保卡丢了怎么补") == model_view("医保卡丢了怎么补") == model_view("社会保障卡丢了怎么补")
-    # Longest name first: one name, not 新农合 followed by a stray 医保.
-    assert fold_schemes("新农合医保") == "居民医保"
-    # "农保" is also the rural pension and is left alone, and so is a word inside another.
-    assert fold_schemes("新农保怎么领") == "新农保怎么领"
-    assert fold_schemes("中西医结合医保能报吗") == "中西医结合医保能报吗"
 
 
 def test_number_placeholders_say_nothing_about_the_question():
@@ -139,15 +127,16 @@ def test_component_without_a_trained_model_keeps_diets_answer(tmp_path):
     assert message.get(INTENT)["name"] == "greet"
 
 
-def test_a_changed_name_list_retrains_the_component(tmp_path, monkeypatch):
+def test_a_changed_place_dictionary_retrains_the_component(tmp_path, monkeypatch):
     """Rasa's training cache keys a component by its class source, config and inputs;
     the view's code and word lists live elsewhere, so the component adds their hash."""
     import nlu.features as features
 
     before = NgramEnsembleIntentClassifier.fingerprint_addon({})
     assert before == NgramEnsembleIntentClassifier.fingerprint_addon({})
-    names = tmp_path / "schemes.yml"
-    names.write_text(features.SCHEME_NAMES.read_text(encoding="utf-8") + "\n  - as: 职工医保\n    words: [职工医疗保险]\n",
-                     encoding="utf-8")
-    monkeypatch.setattr(features, "SCHEME_NAMES", names)
+    for path in features.DICTIONARY_DIR.glob("*.txt"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "places.txt").write_text((tmp_path / "places.txt").read_text(encoding="utf-8") + "\n新设县 10 ns\n",
+                                         encoding="utf-8")
+    monkeypatch.setattr(features, "DICTIONARY_DIR", tmp_path)
     assert NgramEnsembleIntentClassifier.fingerprint_addon({}) != before
