@@ -60,7 +60,13 @@ def training_texts(data_root: Path) -> list[tuple[str, str]]:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in content.get("nlu") or []:
             examples = block.get("examples") or ""
-            for line in str(examples).splitlines():
+            # Rasa also reads a list of {text, metadata}, the form that keeps a real
+            # question's source beside it; team-written examples are one block of lines.
+            if isinstance(examples, list):
+                lines = [f"- {e['text']}" for e in examples]
+            else:
+                lines = str(examples).splitlines()
+            for line in lines:
                 line = line.strip()
                 if line.startswith("- "):
                     found.append((str(path), _ANNOTATION.sub(r"\1", line[2:])))
@@ -186,6 +192,22 @@ def test_leak_check_catches_a_copied_item(questions, tmp_path):
     )
     found = leaks(items, scratch)
     assert len(found) == 1 and victim["text"][:40] in found[0]
+
+
+def test_leak_check_reads_examples_that_carry_their_source(questions, tmp_path):
+    """Examples written as a list of {text, metadata} (how a real question would keep its
+    source) are read too: a test item copied that way is named like any other."""
+    data = tmp_path / "data"
+    (data / "nlu").mkdir(parents=True)
+    (data / "dict").mkdir()
+    victim = questions["items"][0]
+    (data / "nlu" / "real.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": [
+        {"intent": victim["intent"], "examples": [
+            {"text": "生孩子能报多少钱", "metadata": {"source": "x", "ref": "1"}},
+            {"text": victim["text"], "metadata": {"source": "x", "ref": "2"}}]}]}, allow_unicode=True),
+        encoding="utf-8")
+    found = leaks(questions["items"], data)
+    assert len(found) == 1 and victim["text"][:20] in found[0]
 
 
 def test_leak_check_catches_a_piece_copied_out_of_a_narrative(tmp_path):
