@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import re
 import sys
 from collections import Counter
@@ -177,6 +178,17 @@ def answered_or_offered(test: TestSet, predictions: Predictions, below: float | 
     return {"threshold": below, "rate": hits / n if n else None, "with_alternatives": offered / n if n else None}
 
 
+def paired(truth: list[str], mine: list[str], other: list[str]) -> dict:
+    """Items only one of two systems gets right, and the exact two-sided McNemar p-value:
+    the chance of a split at least this uneven if both were equally good. On a few
+    hundred items a lead of a point or two is usually within it."""
+    only_mine = sum(m == t and o != t for t, m, o in zip(truth, mine, other))
+    only_other = sum(o == t and m != t for t, m, o in zip(truth, mine, other))
+    n, k = only_mine + only_other, min(only_mine, only_other)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    return {"only_project": only_mine, "only_peer": only_other, "p_value": p}
+
+
 def by_kind(test: TestSet, predicted: list[str]) -> dict[str, dict]:
     table: dict[str, list[int]] = {}
     for kinds, truth, guess in zip(test.kinds, test.intents, predicted):
@@ -215,6 +227,13 @@ def render(results: list[dict], train_size: int) -> str:
                      f"| **{p['accuracy']:.3f}** | {q['accuracy']:.3f} | {p['fallback_rate']:.1%} | {gate} |")
     dropped = ", ".join(f"{r['dropped_as_in_training']} from the {r['name']} set" for r in results)
     lines += ["", f"Test items whose text also occurs in the training data are left out: {dropped}."]
+    lines += ["", "Paired on the same items: how many only one system gets right, and the exact McNemar "
+              "p-value (the chance of a split at least this uneven between two equally good systems):", ""]
+    for r in results:
+        d = r["paired"]
+        lines.append(f"- {r['name']}: project alone right on {d['only_project']}, peer alone on "
+                     f"{d['only_peer']}, p = {d['p_value']:.2f}"
+                     + ("" if d["p_value"] < 0.05 else " (within chance)") + ".")
     for r in results:
         lines += ["", f"## {r['name']}", ""]
         if r.get("suggestions"):
@@ -290,6 +309,7 @@ def main() -> int:
         r = {"name": test.name, "path": str(test.path.relative_to(ROOT)), "items": len(test.texts),
              "dropped_as_in_training": test.dropped, "gated_on": metric,
              "project": score(test.intents, project.intents), "peer": score(test.intents, peer_pred),
+             "paired": paired(test.intents, project.intents, peer_pred),
              "suggestions": suggestion_hits(test, project),
              "answered_or_offered": answered_or_offered(test, project)}
         if metric is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devtools.evaluate import FALLBACK, by_kind, gate_failures, score
+from devtools.evaluate import FALLBACK, by_kind, gate_failures, paired, score
 from devtools.evaluate import TestSet as EvalSet  # not a pytest class
 from devtools.peer import Peer
 
@@ -32,6 +32,19 @@ def test_accuracy_by_kind_counts_each_kind_an_item_has():
     assert table["asr"] == {"n": 2, "accuracy": 0.5}
     assert table["long"] == {"n": 1, "accuracy": 1.0}
     assert table["plain"] == {"n": 1, "accuracy": 1.0}
+
+
+def test_paired_comparison_counts_items_only_one_system_gets_right():
+    truth = ["a"] * 12
+    # The project alone is right on 10, the peer alone on none, both on 2.
+    result = paired(truth, ["a"] * 12, ["b"] * 10 + ["a"] * 2)
+    assert result["only_project"] == 10 and result["only_peer"] == 0
+    assert abs(result["p_value"] - 2 / 2 ** 10) < 1e-12
+    # An even split, or no split at all, is no evidence either way.
+    assert paired(truth, ["a"] * 5 + ["b"] * 5 + ["c"] * 2, ["b"] * 5 + ["a"] * 5 + ["c"] * 2)["p_value"] == 1.0
+    assert paired(truth, truth, truth) == {"only_project": 0, "only_peer": 0, "p_value": 1.0}
+    # 7 against 2: two-sided exact binomial, 2 * P(X <= 2 | n=9) = 2 * 46 / 512.
+    assert abs(paired(["a"] * 9, ["a"] * 7 + ["b"] * 2, ["b"] * 7 + ["a"] * 2)["p_value"] - 92 / 512) < 1e-12
 
 
 def test_peer_is_reproducible():
