@@ -63,13 +63,10 @@ def training_texts(data_root: Path) -> list[tuple[str, str]]:
             # Rasa also reads a list of {text, metadata}, the form that keeps a real
             # question's source beside it; team-written examples are one block of lines.
             if isinstance(examples, list):
-                lines = [f"- {e['text']}" for e in examples]
+                texts = [e["text"] for e in examples]
             else:
-                lines = str(examples).splitlines()
-            for line in lines:
-                line = line.strip()
-                if line.startswith("- "):
-                    found.append((str(path), _ANNOTATION.sub(r"\1", line[2:])))
+                texts = [line.strip()[2:] for line in str(examples).splitlines() if line.strip().startswith("- ")]
+            found += [(str(path), _ANNOTATION.sub(r"\1", text)) for text in texts]
     for path in sorted((data_root / "dict").rglob("*")):
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
