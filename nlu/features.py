@@ -39,7 +39,12 @@ def _posseg():
 # names they stand for, or "X地的新农合在Y地能报吗" loses the two places that make it a
 # cross-region question.
 _CODED_PLACE = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}(?:省|市|县|区|镇|乡|村)")
-_MASKED_PLACE = re.compile(r"(?:某地|[\u4e00-\u9fff])\*+(?:省|市|县|区)?")
+# A masked name is one character and its stars (重*市), stars alone before a level
+# (**市), or a chain of such parts (登*市*道*, a town in a city): the whole chain is one
+# place. A preposition before the stars is not part of the name (在*县 is 在 + a county).
+_MASKED_PLACE = re.compile(
+    r"(?:(?:某地|(?![在到去从是的和与回来往住于至向跟])[\u4e00-\u9fff])\*+|\*+(?=[省市县区镇乡村]))"
+    r"(?:[\u4e00-\u9fff]?\*+)*[省市县区镇乡村]?")
 # The gateway puts these where a resident wrote a number; the n-grams of "[手机号]"
 # would otherwise vote for an intent in a message the model knows nothing else of.
 _PII_MASK = re.compile("|".join(re.escape(m) for m in sorted(set(MASKS.values()), key=len, reverse=True)))
