@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rasa.shared.nlu.constants import TEXT
 
 from textproc.normalize import normalize
 
@@ -32,8 +33,6 @@ MIN_CONTAINED = 8
 # a piece of it was copied out.
 MIN_COPIED_PIECE = 16
 
-# Rasa entity annotations: [text](entity), [text](entity:value), [text]{"entity": ...}
-_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -55,18 +54,18 @@ def domain_intents() -> set[str]:
 
 def training_texts(data_root: Path) -> list[tuple[str, str]]:
     """(where, text) for every NLU example, synonym/lookup entry and dictionary word."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
     found: list[tuple[str, str]] = []
     for path in sorted((data_root / "nlu").rglob("*.yml")):
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for block in content.get("nlu") or []:
-            examples = block.get("examples") or ""
-            # Rasa also reads a list of {text, metadata}, the form that keeps a real
-            # question's source beside it; team-written examples are one block of lines.
-            if isinstance(examples, list):
-                texts = [e["text"] for e in examples]
-            else:
-                texts = [line.strip()[2:] for line in str(examples).splitlines() if line.strip().startswith("- ")]
-            found += [(str(path), _ANNOTATION.sub(r"\1", text)) for text in texts]
+        # Rasa's own reader, one file at a time so a leak names its file: it strips entity
+        # markup and reads every example form Rasa accepts (a block of lines, or a list of
+        # {text, metadata} that keeps a real question's source beside it).
+        data = RasaYAMLReader().read(str(path))
+        texts = [m.get(TEXT) for m in data.training_examples]
+        texts += list(data.entity_synonyms)
+        texts += [element for table in data.lookup_tables for element in table["elements"]]
+        found += [(str(path), text) for text in texts if text]
     for path in sorted((data_root / "dict").rglob("*")):
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -205,6 +204,22 @@ def test_leak_check_reads_examples_that_carry_their_source(questions, tmp_path):
         encoding="utf-8")
     found = leaks(questions["items"], data)
     assert len(found) == 1 and victim["text"][:20] in found[0]
+
+
+def test_leak_check_reads_synonym_and_lookup_entries(questions, tmp_path):
+    """Synonyms and lookup tables are training data too: an item copied into either is named."""
+    data = tmp_path / "data"
+    (data / "nlu").mkdir(parents=True)
+    (data / "dict").mkdir()
+    first, second = [i for i in questions["items"] if 8 <= len(i["text"]) <= 30][:2]
+    for kind, item in (("synonym", first), ("lookup", second)):
+        (data / "nlu" / f"{kind}.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": [
+            {kind: "city" if kind == "lookup" else "居民医保", "examples": f"- 新农合\n- {item['text']}\n"}]},
+            allow_unicode=True), encoding="utf-8")
+    found = leaks(questions["items"], data)
+    assert len(found) == 2
+    assert any(first["text"][:20] in f and "synonym.yml" in f for f in found)
+    assert any(second["text"][:20] in f and "lookup.yml" in f for f in found)
 
 
 def test_leak_check_catches_a_piece_copied_out_of_a_narrative(tmp_path):
