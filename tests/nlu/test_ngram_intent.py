@@ -49,7 +49,7 @@ def test_coded_and_masked_place_names_are_folded_like_real_ones():
 
 def test_a_chain_of_masked_names_is_one_place_and_keeps_the_word_before_it():
     # A town inside a city, both masked: one place, no stray star left to vote.
-    assert fold_places("登*市*道*办理新农合需要什么材料") == f"{PLACE_TOKEN}办理新农合需要什么材料"
+    assert fold_places("宁*市*道*的新农合要带什么") == f"{PLACE_TOKEN}的新农合要带什么"
     assert fold_places("**市**区医保怎么交") == f"{PLACE_TOKEN}医保怎么交"
     # A wholly masked county after 在: 在 is the question's word, not the name's first character.
     assert fold_places("我在*县住院能报吗") == f"我在{PLACE_TOKEN}住院能报吗"
