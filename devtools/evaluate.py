@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import logging
-import math
 import re
 import sys
 from collections import Counter
@@ -182,10 +181,13 @@ def paired(truth: list[str], mine: list[str], other: list[str]) -> dict:
     """Items only one of two systems gets right, and the exact two-sided McNemar p-value:
     the chance of a split at least this uneven if both were equally good. On a few
     hundred items a lead of a point or two is usually within it."""
+    from scipy.stats import binomtest
+
     only_mine = sum(m == t and o != t for t, m, o in zip(truth, mine, other))
     only_other = sum(o == t and m != t for t, m, o in zip(truth, mine, other))
-    n, k = only_mine + only_other, min(only_mine, only_other)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    n = only_mine + only_other
+    # McNemar's exact test is the two-sided binomial test of the split against 1/2.
+    p = float(binomtest(min(only_mine, only_other), n, 0.5).pvalue) if n else 1.0
     return {"only_project": only_mine, "only_peer": only_other, "p_value": p}
 
 

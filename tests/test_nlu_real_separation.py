@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
 from textproc.normalize import normalize
 
@@ -54,8 +55,6 @@ def domain_intents() -> set[str]:
 
 def training_texts(data_root: Path) -> list[tuple[str, str]]:
     """(where, text) for every NLU example, synonym/lookup entry and dictionary word."""
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-
     found: list[tuple[str, str]] = []
     for path in sorted((data_root / "nlu").rglob("*.yml")):
         # Rasa's own reader, one file at a time so a leak names its file: it strips entity
