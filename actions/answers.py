@@ -22,12 +22,15 @@ from actions.fallback import offer_alternatives, suggest_topics
 from actions.handoff import hand_off
 from knowledge import answer_service
 from knowledge.errors import EntryNotFound, KnowledgeError
+from knowledge.retrieval import matched_keywords
 from knowledge.store import Answer, FactHit, KnowledgeStore
 
 logger = logging.getLogger(__name__)
 
 # A fact joins an answer only when the question names it (a keyword hit scores ≥ 4).
 FACT_MIN_SCORE = 4.0
+# National rules about the resident's own situation ("没备案就住院了") that lead an answer.
+RULES_SHOWN = 1
 PLAN_TOPIC = "ask_plan"
 # Elder mode names at most this many channels, to keep a spoken answer short.
 ELDER_CHANNELS = 2
@@ -41,14 +44,14 @@ class Cite:
     """A reply line that cites ``entry``'s source: the payload marks it as data."""
 
     text: str
-    entry: Answer
+    entry: Union[Answer, FactHit]
 
 
 # A reply as the actions build it: plain lines and citation lines, in order.
 Line = Union[str, Cite]
 
 
-def _cite(entry: Answer, elder: bool = False) -> Cite:
+def _cite(entry: Union[Answer, FactHit], elder: bool = False) -> Cite:
     return Cite(say("elder.source_line" if elder else "answer.source_line", source=entry.source.short), entry)
 
 
@@ -56,14 +59,14 @@ def text_of(lines: list[Line]) -> str:
     return "\n".join(line.text if isinstance(line, Cite) else line for line in lines)
 
 
-def render(lines: list[Line]) -> tuple[str, list[dict[str, Any]], list[Answer]]:
+def render(lines: list[Line]) -> tuple[str, list[dict[str, Any]], list[Union[Answer, FactHit]]]:
     """The reply text, its lines as payload data, and the entries cited (in citation order).
 
     Each payload line is ``{"text"}`` or ``{"text", "source": index into the sources}``;
     joined with newlines the texts are the reply text, so a channel renders the
     lines and never looks for a citation in the words.
     """
-    used: list[Answer] = []
+    used: list[Union[Answer, FactHit]] = []
     data: list[dict[str, Any]] = []
     for line in lines:
         text, index = line, None
@@ -74,6 +77,14 @@ def render(lines: list[Line]) -> tuple[str, list[dict[str, Any]], list[Answer]]:
         for piece in text.split("\n"):
             data.append({"text": piece} if index is None else {"text": piece, "source": index})
     return text_of(lines), data, used
+
+
+def _rule_lines(rules: list[FactHit], elder: bool) -> list[Line]:
+    """National rules about the resident's situation, each under its own source line."""
+    lines: list[Line] = []
+    for rule in rules:
+        lines += [say("answer.rule_lead", text=rule.text), _cite(rule, elder)]
+    return lines
 
 
 def _facts_block(place: str, facts: list[FactHit]) -> list[str]:
@@ -204,7 +215,7 @@ def _hint(parts: list[Part]) -> list[str]:
         say("answer.hint_item", label=say(f"aspects.{p.aspect}.label")) for p in parts))]
 
 
-def _source_data(entry: Answer) -> dict[str, Any]:
+def _source_data(entry: Union[Answer, FactHit]) -> dict[str, Any]:
     src = entry.source
     return {"scope": entry.scope, "entry_id": entry.id, "short": src.short, "document": src.document,
             "section": src.section, "quote": src.quote, "as_of": src.as_of, "doc_no": src.doc_no,
@@ -272,6 +283,19 @@ def _relevant_facts(kb: KnowledgeStore, ctx: Context, topic: str, question: str)
     return [h for h in hits if h.score >= floor]
 
 
+def _situation_rules(kb: KnowledgeStore, ctx: Context, topic: str, question: str) -> list[FactHit]:
+    """National rules of ``topic`` whose keywords the resident used ("没备案", "断保了").
+
+    A keyword must occur: shared words alone ("异地", "备案") are in every question
+    of the topic and would put a rule in front of every answer.
+    """
+    if not question:
+        return []
+    hits = kb.facts(ctx.place.name if ctx.place else "", question, topic=topic, limit=5, national=True)
+    return [h for h in hits if h.scope == "national" and h.topic == topic
+            and matched_keywords(question, h.keywords)][:RULES_SHOWN]
+
+
 def _place_matters(kb: KnowledgeStore, topic: str) -> bool:
     """Whether any place answers ``topic`` differently from the national baseline."""
     return topic == PLAN_TOPIC or any(topic in topics for topics in kb.local_topics().values())
@@ -305,6 +329,8 @@ def answer_topic(
         answer, national = lookup(kb, ctx, topic)
         where = common.where_to_ask(kb, ctx.place, topic)
         facts = [] if aspect else _relevant_facts(kb, ctx, topic, question)
+        # A follow-up on the same question ("要带啥") does not repeat the rule said before.
+        rules = _situation_rules(kb, ctx, topic, question) if announce or not aspect else []
     except EntryNotFound:
         logger.warning("no knowledge entry for %s", topic)
         return hand_off(dispatcher, tracker, domain, reason="no_answer", topic=topic,
@@ -337,6 +363,8 @@ def answer_topic(
         if missing_first:
             lines.insert(0, missing_first)
         events.append(SlotSet("step_index", 0.0))
+    # The rule for the resident's own situation ("没备案就住院了") comes before the procedure.
+    lines[:0] = _rule_lines(rules, ctx.mode == ELDER)
     # The sources are the entries the lines cite, so the data cannot disagree with the text.
     text, line_data, used = render(lines)
     dispatcher.utter_message(text=text)

@@ -52,6 +52,15 @@ def _normalized(keyword: str) -> str:
     return normalize(keyword)
 
 
+def matched_keywords(query: str, keywords: Iterable[str]) -> list[str]:
+    """The ``keywords`` that occur in ``query``, both normalised (script, width, digits)."""
+    return _in(normalize(query), keywords)
+
+
+def _in(q_norm: str, keywords: Iterable[str]) -> list[str]:
+    return [kw for kw in keywords if kw and _normalized(kw) in q_norm]
+
+
 def warm_up() -> None:
     """Load jieba and its dictionaries now rather than on a resident's first question."""
     _jieba().lcut("异地就医备案")
@@ -90,9 +99,8 @@ def rank(query: str, items: Sequence[object], fields: Iterable[str], keywords_fi
         if q_bigrams:
             score += 2.0 * len(q_bigrams & bgs) / len(q_bigrams)
         if keywords_field:
-            for kw in getattr(item, keywords_field) or ():
-                if kw and _normalized(kw) in q_norm:
-                    score += 2.0 + 0.5 * min(len(kw), 4)
+            for kw in _in(q_norm, getattr(item, keywords_field) or ()):
+                score += 2.0 + 0.5 * min(len(kw), 4)
         if score > 0:
             scored.append(Scored(item, round(score, 9)))
     scored.sort(key=lambda s: s.score, reverse=True)  # stable: ties keep the input order

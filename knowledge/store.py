@@ -38,6 +38,7 @@ class Answer(EntryData):
 class FactHit(FactData):
     place: str = ""
     score: float = 0.0
+    scope: str = "local"  # "national": a rule in force everywhere, not the place's plan
 
 
 @dataclass
@@ -88,8 +89,10 @@ def _answer(row: Entry, place: str, scope: str) -> Answer:
 
 
 def _fact(row: Fact, place: str, score: float = 0.0) -> FactHit:
+    national = row.place_id == NATIONAL
     return FactHit(id=row.id, topic=row.topic, text=row.text, keywords=tuple(row.keywords or ()),
-                   source=_source(row), place=place, score=score)
+                   source=_source(row), place="全国" if national else place, score=score,
+                   scope="national" if national else "local")
 
 
 class KnowledgeStore:
@@ -212,8 +215,7 @@ class KnowledgeStore:
         hits = rank(query, rows, fields=("text",), keywords_field="keywords", limit=limit * 3)
         scored = [(h.score + (1.0 if topic and h.item.topic == topic else 0.0), h.item) for h in hits]
         scored.sort(key=lambda sr: sr[0], reverse=True)
-        return [_fact(row, "全国" if row.place_id == NATIONAL else place_name, score)
-                for score, row in scored[:limit]]
+        return [_fact(row, place_name, score) for score, row in scored[:limit]]
 
     def entries_for_place(self, place_name: str | None) -> list[Answer]:
         """Every answerable entry for a place: local ones, national for the other topics."""

@@ -1,0 +1,102 @@
+"""A national rule about the resident's own situation leads the answer, with its source.
+
+"在海南住院没备案，能报吗" needs first to hear that filing late still works, not the
+whole filing procedure with that rule somewhere inside it.
+"""
+from __future__ import annotations
+
+from actions.answers import ActionAnswerTopic, ActionInform
+from tests.actions.conftest import Conversation, entity, wording
+
+answer, inform = ActionAnswerTopic(), ActionInform()
+
+NARRATIVE = ("我是长春的，上个月去海南看我闺女，突然肚子疼住了一个礼拜院，走之前没办备案，"
+             "出院的时候全是自己掏的钱，回来能不能报？要带啥")
+
+
+def lines(messages) -> list[str]:
+    return [line for m in messages if m.get("text") for line in m["text"].splitlines()]
+
+
+def payload(messages) -> dict:
+    return next(m["custom"]["answer"] for m in messages if m.get("custom"))
+
+
+def lead(text: str) -> str:
+    return wording("answer.rule_lead").format(text=text)
+
+
+async def test_a_resident_treated_without_filing_hears_the_late_filing_rule_first(action_db, domain, kb):
+    convo = Conversation()
+    convo.user(NARRATIVE, "ask_remote_care_filing", [entity("city", "长春市", "长春")])
+    messages, _ = await convo.run(answer, domain)
+    rule = next(f for f in kb.facts("长春市", NARRATIVE, limit=50, national=True) if f.id == "national.fact.filing_late")
+    reply = lines(messages)
+    assert reply[0] == lead(rule.text)
+    assert "出院结算前补办" in reply[0] and "手工报销" in reply[0]
+    # Its own source line follows it, and the payload names that document for channels.
+    assert reply[1] == f"依据：{rule.source.short}" and "医保发〔2022〕22号" in reply[1]
+    data = payload(messages)
+    assert data["sources"][0]["entry_id"] == "national.fact.filing_late"
+    assert data["sources"][0]["scope"] == "national"
+    assert data["lines"][1] == {"text": reply[1], "source": 0}
+    # The place's own answer still follows under its own source.
+    assert data["entry_id"] in {s["entry_id"] for s in data["sources"][1:]}
+
+
+async def test_a_plain_question_of_the_topic_gets_no_rule_in_front(action_db, domain):
+    convo = Conversation()
+    convo.user("长春异地就医备案怎么办", "ask_remote_care_filing", [entity("city", "长春市", "长春")])
+    messages, _ = await convo.run(answer, domain)
+    prefix = lead("")
+    assert not any(line.startswith(prefix) for line in lines(messages))
+    assert not any(s["entry_id"].startswith("national.fact.") for s in payload(messages)["sources"])
+
+
+async def test_a_rule_of_another_topic_stays_out(action_db, domain):
+    # "断保" is a keyword of the waiting-period rule (参保), not of filing.
+    convo = Conversation()
+    convo.user("我断保了两年，现在去外省看病要先备案吗", "ask_remote_care_filing",
+               [entity("city", "江门市", "江门")])
+    messages, _ = await convo.run(answer, domain)
+    assert not any("等待期" in line for line in lines(messages))
+
+
+async def test_a_break_in_cover_leads_the_enrolment_answer_with_the_waiting_period(action_db, domain, kb):
+    convo = Conversation()
+    convo.user("前两年在外面打工断保了，今年回正宁想重新交居民医保，交了马上能报吗",
+               "ask_enrolment", [entity("city", "正宁县")])
+    messages, _ = await convo.run(answer, domain)
+    reply = lines(messages)
+    assert reply[0].startswith(lead("")) and "3个月" in reply[0]
+    assert reply[1] == "依据：" + next(
+        f for f in kb.facts("正宁县", "断保", limit=50, national=True)
+        if f.id == "national.fact.waiting_period").source.short
+
+
+async def test_the_rule_leads_an_answer_about_one_detail_too(action_db, domain):
+    # "要带啥" asks for the materials; the situation still comes first in a new question.
+    convo = Conversation()
+    convo.user("在海南住院忘了备案，已经出院了，回江门报销要带啥", "ask_remote_care_filing",
+               [entity("city", "江门市", "江门"), entity("aspect", "materials", "要带啥")])
+    messages, _ = await convo.run(answer, domain)
+    reply = lines(messages)
+    assert reply[0].startswith(lead("")) and "补办" in reply[0]
+    assert any("材料" in line for line in reply[2:])
+
+
+async def test_a_follow_up_on_the_same_question_does_not_repeat_the_rule(action_db, domain):
+    convo = Conversation()
+    convo.user(NARRATIVE, "ask_remote_care_filing", [entity("city", "长春市", "长春")])
+    await convo.run(answer, domain)
+    convo.user("在哪办", "inform", [entity("aspect", "channels", "在哪办")])
+    messages, _ = await convo.run(inform, domain)
+    assert not any(line.startswith(lead("")) for line in lines(messages))
+
+
+async def test_elder_mode_says_the_rule_first_too(action_db, domain):
+    convo = Conversation(metadata={"mode": "elder", "city": "开州区"})
+    convo.user("我在外省住院没备案咋个办", "ask_remote_care_filing")
+    messages, _ = await convo.run(answer, domain)
+    reply = lines(messages)
+    assert reply[0].startswith(lead("")) and reply[1].startswith("依据：")
