@@ -284,7 +284,7 @@ def _relevant_facts(kb: KnowledgeStore, ctx: Context, topic: str, question: str)
 
 
 def _situation_rules(kb: KnowledgeStore, ctx: Context, topic: str, question: str) -> list[FactHit]:
-    """National rules of ``topic`` whose keywords the resident used ("没备案", "断保了").
+    """National rules for ``topic`` whose keywords the resident used ("没备案", "断保了").
 
     A keyword must occur: shared words alone ("异地", "备案") are in every question
     of the topic and would put a rule in front of every answer.
@@ -292,7 +292,7 @@ def _situation_rules(kb: KnowledgeStore, ctx: Context, topic: str, question: str
     if not question:
         return []
     hits = kb.facts(ctx.place.name if ctx.place else "", question, topic=topic, limit=5, national=True)
-    return [h for h in hits if h.scope == "national" and h.topic == topic
+    return [h for h in hits if h.scope == "national" and topic in (h.topic, *h.also_topics)
             and matched_keywords(question, h.keywords)][:RULES_SHOWN]
 
 

@@ -65,5 +65,6 @@ class Fact(_Sourced, Base):
     topic = Column(String(64), nullable=False, index=True)
     text = Column(Text, nullable=False)
     keywords = Column(JSON, nullable=False, default=list)
+    also_topics = Column(JSON, nullable=False, default=list)
 
     place = relationship("Place", back_populates="facts")

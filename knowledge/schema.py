@@ -108,6 +108,9 @@ class FactData:
     text: str
     keywords: tuple[str, ...]
     source: Source
+    # Further topics whose answers the fact may lead: a rule about filing late matters
+    # to "回来怎么报" (手工报销) as much as to filing itself.
+    also_topics: tuple[str, ...] = ()
 
 
 @dataclass
@@ -470,7 +473,11 @@ def read_place_file(
             text=check.text(raw_item, item, "text"),
             keywords=check.text_list(raw_item, item, "keywords"),
             source=source,
+            also_topics=check.text_list(raw_item, item, "also_topics"),
         )
+        for other in fact.also_topics:
+            if other not in check.topics or other == topic:
+                check.error(item, "also_topics", f"not another known topic: {other!r}")
         check.honest_numbers(item, "text", fact.text, source, plan_title)
         check.own_words(item, "text", fact.text)
         content.facts.append(fact)

@@ -91,7 +91,8 @@ def _answer(row: Entry, place: str, scope: str) -> Answer:
 def _fact(row: Fact, place: str, score: float = 0.0) -> FactHit:
     national = row.place_id == NATIONAL
     return FactHit(id=row.id, topic=row.topic, text=row.text, keywords=tuple(row.keywords or ()),
-                   source=_source(row), place="全国" if national else place, score=score,
+                   source=_source(row), also_topics=tuple(row.also_topics or ()),
+                   place="全国" if national else place, score=score,
                    scope="national" if national else "local")
 
 
@@ -213,7 +214,10 @@ class KnowledgeStore:
         rows = self._cached(f"facts\0{place_name}\0{national}", lambda: self._run(
             lambda s: s.execute(select(Fact).join(Place).where(where)).scalars().all()))
         hits = rank(query, rows, fields=("text",), keywords_field="keywords", limit=limit * 3)
-        scored = [(h.score + (1.0 if topic and h.item.topic == topic else 0.0), h.item) for h in hits]
+        def of_topic(row: Fact) -> bool:
+            return topic is not None and topic in (row.topic, *(row.also_topics or ()))
+
+        scored = [(h.score + (1.0 if of_topic(h.item) else 0.0), h.item) for h in hits]
         scored.sort(key=lambda sr: sr[0], reverse=True)
         return [_fact(row, place_name, score) for score, row in scored[:limit]]
 

@@ -44,6 +44,18 @@ async def test_a_resident_treated_without_filing_hears_the_late_filing_rule_firs
     assert data["entry_id"] in {s["entry_id"] for s in data["sources"][1:]}
 
 
+async def test_the_same_story_read_as_manual_reimbursement_leads_with_the_rule_too(action_db, domain, kb):
+    # "回来能不能报" is as much 手工报销 as 备案: the rule lists that topic in also_topics.
+    convo = Conversation()
+    convo.user(NARRATIVE, "ask_manual_reimbursement", [entity("city", "长春市", "长春")])
+    messages, _ = await convo.run(answer, domain)
+    reply = lines(messages)
+    assert reply[0].startswith(lead("")) and "补办备案后" in reply[0]
+    data = payload(messages)
+    assert data["topic"] == "ask_manual_reimbursement"
+    assert [s["entry_id"] for s in data["sources"]][0] == "national.fact.filing_late"
+
+
 async def test_a_plain_question_of_the_topic_gets_no_rule_in_front(action_db, domain):
     convo = Conversation()
     convo.user("长春异地就医备案怎么办", "ask_remote_care_filing", [entity("city", "长春市", "长春")])
