@@ -168,6 +168,19 @@ def test_a_long_story_is_answered_from_its_last_question(gateway):
     assert answered(reply)["city"] == "连云港市"
 
 
+def test_a_story_of_care_without_filing_opens_with_the_late_filing_rule(gateway):
+    # Read as 备案, 手工报销 or 报销 alike, the answer starts with what the rule allows.
+    story = ("我在开州参保，我妈上个月去广东我哥那儿，摔了一跤住进医院，走得急没来得及备案，"
+             "现在还没出院，这个钱咋个报？")
+    reply = resident(gateway).say(story)
+    data = answered(reply)
+    assert data["city"] == "开州区"
+    assert data["sources"][0]["entry_id"] == "national.fact.filing_late", data
+    first = data["lines"][0]["text"]
+    assert first.startswith(say("answer.rule_lead", text="")) and "出院结算前补办" in first
+    assert data["lines"][1]["source"] == 0
+
+
 def test_not_understood_offers_topics_then_hands_off(gateway):
     # A resident writing in Korean (长春 is in Jilin, home of the Yanbian Koreans): the
     # model knows none of it. (Emoji alone never reach it: the gateway answers them
