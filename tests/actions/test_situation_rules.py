@@ -5,6 +5,8 @@ whole filing procedure with that rule somewhere inside it.
 """
 from __future__ import annotations
 
+import pytest
+
 from actions.answers import ActionAnswerTopic, ActionInform
 from tests.actions.conftest import Conversation, entity, wording
 
@@ -54,6 +56,21 @@ async def test_the_same_story_read_as_manual_reimbursement_leads_with_the_rule_t
     data = payload(messages)
     assert data["topic"] == "ask_manual_reimbursement"
     assert [s["entry_id"] for s in data["sources"]][0] == "national.fact.filing_late"
+
+
+@pytest.mark.parametrize("text, intent, city, rule", [
+    # The issue's written Cantonese: "I am not of 江门 household registration, is that OK?"
+    ("我唔係江门户口得唔得？", "ask_enrolment", "江门市", "national.fact.residence_enrolment"),
+    ("我在江门，退休了还要交医保吗", "ask_payment_channels", "江门市", "national.fact.retiree_contribution"),
+    ("断缴了半年，现在补交了啥时候能报销", "ask_payment_channels", "连云港市", "national.fact.waiting_period"),
+])
+async def test_each_situation_leads_with_its_rule(action_db, domain, text, intent, city, rule):
+    convo = Conversation(metadata={"city": city})
+    convo.user(text, intent)
+    messages, _ = await convo.run(answer, domain)
+    data = payload(messages)
+    assert data["sources"][0]["entry_id"] == rule
+    assert lines(messages)[0].startswith(lead(""))
 
 
 async def test_a_plain_question_of_the_topic_gets_no_rule_in_front(action_db, domain):
