@@ -277,10 +277,12 @@ def _relevant_facts(kb: KnowledgeStore, ctx: Context, topic: str, question: str)
         return []
     if topic != PLAN_TOPIC and not _asks_for_figure(question):
         return []
-    limit = 3 if topic == PLAN_TOPIC else 2
-    hits = kb.facts(ctx.place.name, question, topic=topic, limit=limit)
-    floor = 1.0 if topic == PLAN_TOPIC else FACT_MIN_SCORE
-    return [h for h in hits if h.score >= floor]
+    if topic == PLAN_TOPIC:
+        return [h for h in kb.facts(ctx.place.name, question, topic=topic, limit=3) if h.score >= 1.0]
+    # Another topic's figure that shares the question's words ("新农合一年交多少钱" and the
+    # 新农合 inpatient rate) would read as the answer: only the topic's own figures count.
+    hits = kb.facts(ctx.place.name, question, topic=topic, limit=6)
+    return [h for h in hits if h.score >= FACT_MIN_SCORE and topic in (h.topic, *h.also_topics)][:2]
 
 
 def _situation_rules(kb: KnowledgeStore, ctx: Context, topic: str, question: str) -> list[FactHit]:

@@ -23,3 +23,17 @@ async def test_a_rate_question_is_not_answered_with_another_topics_rate(action_d
     assert shown, reply   # the reimbursement figures are offered…
     assert {topic_of[t] for t in shown} == {"ask_reimbursement"}
     assert settlement not in reply and "50.9%" not in reply   # …and no look-alike figure
+
+
+async def test_a_payment_question_is_not_answered_with_a_reimbursement_rate(action_db, domain, kb):
+    """"新农合一年交多少钱" asks what residents pay; the plan's 新农合 figure is the share
+    of an inpatient bill the fund pays (报销), which would read as the answer."""
+    question = "正宁的新农合一年交多少钱"
+    convo = Conversation()
+    convo.user(question, "ask_payment_channels", [entity("city", "正宁县", "正宁")])
+    reply = texts((await convo.run(ActionAnswerTopic(), domain))[0])
+    rate = next(f for f in kb.facts("正宁县", question, limit=1000)
+                if f.id == "zhengning.fact.resident_inpatient_ratio_2020")
+    assert "新农合" in rate.keywords and rate.topic == "ask_reimbursement"
+    assert rate.text not in reply and "70%" not in reply
+    assert not any(line.startswith("· ") for line in reply.splitlines())
