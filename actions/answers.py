@@ -22,15 +22,12 @@ from actions.fallback import offer_alternatives, suggest_topics
 from actions.handoff import hand_off
 from knowledge import answer_service
 from knowledge.errors import EntryNotFound, KnowledgeError
-from knowledge.retrieval import matched_keywords
 from knowledge.store import Answer, FactHit, KnowledgeStore
 
 logger = logging.getLogger(__name__)
 
 # A fact joins an answer only when the question names it (a keyword hit scores ≥ 4).
 FACT_MIN_SCORE = 4.0
-# National rules about the resident's own situation ("没备案就住院了") that lead an answer.
-RULES_SHOWN = 1
 PLAN_TOPIC = "ask_plan"
 # Elder mode names at most this many channels, to keep a spoken answer short.
 ELDER_CHANNELS = 2
@@ -285,19 +282,6 @@ def _relevant_facts(kb: KnowledgeStore, ctx: Context, topic: str, question: str)
     return [h for h in hits if h.score >= FACT_MIN_SCORE and topic in (h.topic, *h.also_topics)][:2]
 
 
-def _situation_rules(kb: KnowledgeStore, ctx: Context, topic: str, question: str) -> list[FactHit]:
-    """National rules for ``topic`` whose keywords the resident used ("没备案", "断保了").
-
-    A keyword must occur: shared words alone ("异地", "备案") are in every question
-    of the topic and would put a rule in front of every answer.
-    """
-    if not question:
-        return []
-    hits = kb.facts(ctx.place.name if ctx.place else "", question, topic=topic, limit=5, national=True)
-    return [h for h in hits if h.scope == "national" and topic in (h.topic, *h.also_topics)
-            and matched_keywords(question, h.keywords)][:RULES_SHOWN]
-
-
 def _place_matters(kb: KnowledgeStore, topic: str) -> bool:
     """Whether any place answers ``topic`` differently from the national baseline."""
     return topic == PLAN_TOPIC or any(topic in topics for topics in kb.local_topics().values())
@@ -332,7 +316,8 @@ def answer_topic(
         where = common.where_to_ask(kb, ctx.place, topic)
         facts = [] if aspect else _relevant_facts(kb, ctx, topic, question)
         # A follow-up on the same question ("要带啥") does not repeat the rule said before.
-        rules = _situation_rules(kb, ctx, topic, question) if announce or not aspect else []
+        rules = (answer_service.situation_rules(kb, topic, ctx.place.name if ctx.place else None, question)
+                 if announce or not aspect else [])
     except EntryNotFound:
         logger.warning("no knowledge entry for %s", topic)
         return hand_off(dispatcher, tracker, domain, reason="no_answer", topic=topic,

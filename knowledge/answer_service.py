@@ -7,7 +7,8 @@ the same entry for the same question. The rule:
 1. the place's own entries for the topic, if it has any, else the national ones;
 2. among those, the entry written for the resident's person type, else the general
    one (no ``applies_to``), else the first by id;
-3. a local answer is completed by the national entry picked by the same rule.
+3. a local answer is completed by the national entry picked by the same rule;
+4. a national rule about the resident's own situation leads the answer (``situation_rules``).
 
 Plain Python over :class:`knowledge.store.KnowledgeStore`: no Rasa, no aiohttp,
 so both virtualenvs import it.
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from knowledge.errors import EntryNotFound
+from knowledge.retrieval import matched_keywords
 
 if TYPE_CHECKING:
-    from knowledge.store import Answer, KnowledgeStore
+    from knowledge.store import Answer, FactHit, KnowledgeStore
 
 
 class _Entry(Protocol):
@@ -63,6 +65,21 @@ def answer_for(kb: KnowledgeStore, topic: str, place_name: str | None,
         except EntryNotFound:
             national = None
     return Resolved(answer, national)
+
+
+def situation_rules(kb: KnowledgeStore, topic: str, place_name: str | None, question: str,
+                    limit: int = 1) -> list[FactHit]:
+    """Rule 4: national rules for ``topic`` whose keywords the question uses ("没备案", "断保了").
+
+    A rule is for a topic when it is the rule's own or one of its ``also_topics``. A
+    keyword must occur: shared words alone ("异地", "备案") are in every question of
+    the topic and would put a rule in front of every answer.
+    """
+    if not question:
+        return []
+    hits = kb.facts(place_name or "", question, topic=topic, limit=5, national=True)
+    return [h for h in hits if h.scope == "national" and topic in (h.topic, *h.also_topics)
+            and matched_keywords(question, h.keywords)][:limit]
 
 
 def answers_by_topic(kb: KnowledgeStore, place_name: str | None, topics: Iterable[str] | None = None,

@@ -13,14 +13,14 @@ import asyncio
 import functools
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from knowledge import answer_service
 from knowledge.errors import EntryNotFound
 from knowledge.retrieval import rank
 from knowledge.schema import load_topics
-from knowledge.store import Answer, KnowledgeStore, PlaceRef
+from knowledge.store import Answer, FactHit, KnowledgeStore, PlaceRef
 from textproc import mask_pii, normalize
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,15 @@ class Suggestion:
     score: float
     method: str            # "nlu" (intent confidence) or "retrieval" (lexical score)
     answer: Answer
+    # National rules about the caller's situation, said before the answer (as residents get them).
+    rules: tuple[FactHit, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         a = self.answer
         return {
+            "rules": [{"id": r.id, "text": r.text, "citation": r.source.short, "document": r.source.document,
+                       "section": r.source.section, "doc_no": r.source.doc_no, "date": r.source.date}
+                      for r in self.rules],
             "topic": self.topic, "label": self.label, "title": a.title, "answer": a.answer,
             "steps": list(a.steps), "channels": list(a.channels), "materials": list(a.materials),
             "applies_to": list(a.applies_to), "scope": a.scope, "place": a.place or None,
@@ -159,6 +164,9 @@ def _rank_sync(kb: KnowledgeStore, text: str, city: str | None, parsed: dict[str
         # NLU down, or fewer service intents than wanted: fill in lexically.
         suggestions += retrieval_suggestions(
             kb, text, place, limit - len(suggestions), exclude={s.topic for s in suggestions})
+    name = place.name if place else None
+    suggestions = [replace(s, rules=tuple(answer_service.situation_rules(kb, s.topic, name, text)))
+                   for s in suggestions]
     return SuggestResult(text, place, suggestions, parsed is not None)
 
 

@@ -204,6 +204,21 @@ async def test_suggest_returns_three_sourced_answers(client, auth, rasa):
         assert s["source"]["document"] and s["source"]["quote"]
     # The text Rasa saw was normalised and masked.
     assert "11010519491231002X" not in rasa.texts[-1] and "[身份证号]" in rasa.texts[-1]
+    # A plain question names no situation: no national rule goes before the answers.
+    assert all(s["rules"] == [] for s in sugg)
+
+
+async def test_suggestions_lead_with_the_rule_for_the_callers_situation(client, auth):
+    # What a resident hears first is what the agent reads first: filing late still works.
+    resp = await client.post("/api/staff/suggest", headers=auth,
+                             json={"text": "我爸在海南住院了 走之前没办备案 出院全自费的 回来能报不", "city": "连云港"})
+    sugg = (await resp.json())["suggestions"]
+    assert [s["topic"] for s in sugg] == ["ask_remote_care_filing", "ask_cross_region_settlement",
+                                          "ask_manual_reimbursement"]
+    for s in sugg:
+        (rule,) = s["rules"]
+        assert rule["id"] == "national.fact.filing_late" and "出院结算前补办" in rule["text"]
+        assert rule["doc_no"] == "医保发〔2022〕22号" and "医保发〔2022〕22号" in rule["citation"]
 
 
 async def test_suggest_skips_control_intents_and_uses_entity_city(client, auth):
@@ -253,6 +268,14 @@ async def test_suggest_page(client):
     assert "<b>急</b>" not in html and "&lt;b&gt;急&lt;/b&gt;" in html
     assert "<script>" not in html.replace('<script src="/staff/static/staff.js" defer></script>', "")
     assert "出处原文" in html
+    assert 'class="rule"' not in html
+    situation = await client.post("/staff", data={"csrf": csrf, "text": "在外省住院没备案 能报吗", "city": "连云港市"})
+    html = await situation.text()
+    # Inside each answer the agent copies, with its own source line.
+    blocks = re.findall(r'<div class="answer-text" id="answer-\d">(.*?)</div>', html, re.S)
+    assert len(blocks) == 3
+    for block in blocks:
+        assert '<p class="rule">国家的规定是：' in block and "依据：《国家医疗保障局 财政部" in block
     # Without the CSRF token the form is refused.
     assert (await client.post("/staff", data={"text": "异地备案"})).status == 403
 
