@@ -80,7 +80,8 @@ def _rule_lines(rules: list[FactHit], elder: bool) -> list[Line]:
     """National rules about the resident's situation, each under its own source line."""
     lines: list[Line] = []
     for rule in rules:
-        lines += [say("answer.rule_lead", text=rule.text), _cite(rule, elder)]
+        text = rule.brief if elder and rule.brief else rule.text
+        lines += [say("answer.rule_lead", text=text), _cite(rule, elder)]
     return lines
 
 

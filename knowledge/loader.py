@@ -67,7 +67,8 @@ def _entry_columns(place_id: str, e: EntryData) -> dict:
 def _fact_columns(place_id: str, f: FactData) -> dict:
     return {
         "place_id": place_id, "topic": f.topic, "text": f.text,
-        "keywords": list(f.keywords), "also_topics": list(f.also_topics), **_source_columns(f),
+        "keywords": list(f.keywords), "also_topics": list(f.also_topics),
+        "brief": f.brief, **_source_columns(f),
     }
 
 

@@ -66,5 +66,6 @@ class Fact(_Sourced, Base):
     text = Column(Text, nullable=False)
     keywords = Column(JSON, nullable=False, default=list)
     also_topics = Column(JSON, nullable=False, default=list)
+    brief = Column(Text, nullable=False, default="")
 
     place = relationship("Place", back_populates="facts")

@@ -111,6 +111,8 @@ class FactData:
     # Further topics whose answers the fact may lead: a rule about filing late matters
     # to "回来怎么报" (手工报销) as much as to filing itself.
     also_topics: tuple[str, ...] = ()
+    # The rule in short spoken sentences, for elder mode (empty: the text is said).
+    brief: str = ""
 
 
 @dataclass
@@ -385,6 +387,13 @@ def _items(check: _Checker, raw: dict, section: str, seen: set[str], plan_title:
         yield item, raw_item, topic, check.source(raw_item, item, plan_title, plan_text)
 
 
+def _check_brief(check: _Checker, item: str, brief: str) -> None:
+    """A brief is read aloud to elderly residents: one short sentence at a time."""
+    for sentence in _SENTENCE_END.split(brief):
+        if len(sentence.strip()) > BRIEF_SENTENCE_MAX:
+            check.error(item, "brief", f"sentence longer than {BRIEF_SENTENCE_MAX} characters: {sentence.strip()[:20]}…")
+
+
 def read_place_file(
     path: Path, topics: dict | None = None, hotline_numbers: set[str] | None = None,
     sources_dir: Path | None = None, platforms: Platforms | None = None,
@@ -461,9 +470,7 @@ def read_place_file(
             for n, line in enumerate(getattr(entry, fld)):
                 check.honest_numbers(item, f"{fld}[{n}]", line, source, plan_title)
                 check.own_words(item, f"{fld}[{n}]", line)
-        for sentence in _SENTENCE_END.split(entry.brief):
-            if len(sentence.strip()) > BRIEF_SENTENCE_MAX:
-                check.error(item, "brief", f"sentence longer than {BRIEF_SENTENCE_MAX} characters: {sentence.strip()[:20]}…")
+        _check_brief(check, item, entry.brief)
         content.entries.append(entry)
 
     for item, raw_item, topic, source in _items(check, raw, "facts", seen, plan_title, plan_text):
@@ -474,12 +481,15 @@ def read_place_file(
             keywords=check.text_list(raw_item, item, "keywords"),
             source=source,
             also_topics=check.text_list(raw_item, item, "also_topics"),
+            brief=check.text(raw_item, item, "brief", required=False),
         )
         for other in fact.also_topics:
             if other not in check.topics or other == topic:
                 check.error(item, "also_topics", f"not another known topic: {other!r}")
-        check.honest_numbers(item, "text", fact.text, source, plan_title)
-        check.own_words(item, "text", fact.text)
+        for fld in ("text", "brief"):
+            check.honest_numbers(item, fld, getattr(fact, fld), source, plan_title)
+            check.own_words(item, fld, getattr(fact, fld))
+        _check_brief(check, item, fact.brief)
         content.facts.append(fact)
     return content, check.errors
 

@@ -91,7 +91,7 @@ def _answer(row: Entry, place: str, scope: str) -> Answer:
 def _fact(row: Fact, place: str, score: float = 0.0) -> FactHit:
     national = row.place_id == NATIONAL
     return FactHit(id=row.id, topic=row.topic, text=row.text, keywords=tuple(row.keywords or ()),
-                   source=_source(row), also_topics=tuple(row.also_topics or ()),
+                   source=_source(row), also_topics=tuple(row.also_topics or ()), brief=row.brief or "",
                    place="全国" if national else place, score=score,
                    scope="national" if national else "local")
 

@@ -123,9 +123,11 @@ async def test_a_follow_up_on_the_same_question_does_not_repeat_the_rule(action_
     assert not any(line.startswith(lead("")) for line in lines(messages))
 
 
-async def test_elder_mode_says_the_rule_first_too(action_db, domain):
+async def test_elder_mode_says_the_rule_first_in_short_sentences(action_db, domain, kb):
     convo = Conversation(metadata={"mode": "elder", "city": "开州区"})
     convo.user("我在外省住院没备案咋个办", "ask_remote_care_filing")
     messages, _ = await convo.run(answer, domain)
-    reply = lines(messages)
-    assert reply[0].startswith(lead("")) and reply[1].startswith("依据：")
+    rule = next(f for f in kb.facts("开州区", "没备案", limit=50, national=True) if f.id == "national.fact.filing_late")
+    text = "\n".join(m["text"] for m in messages if m.get("text"))
+    assert rule.brief and text.startswith(lead(rule.brief) + "\n依据：")
+    assert rule.text not in text

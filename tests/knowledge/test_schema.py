@@ -99,6 +99,8 @@ def test_fixture_place_is_valid(tmp_path):
     (lambda d: d["entries"][0].update(brief="很" * 61 + "。"), "sentence longer than 60"),
     (lambda d: d["entries"][1].update(id="ceshi.remote_care_filing"), "used twice"),
     (lambda d: d["facts"][0].update(also_topics=["ask_weather"]), "also_topics: not another known topic"),
+    (lambda d: d["facts"][0].update(brief="很" * 61 + "。"), "brief: sentence longer than 60"),
+    (lambda d: d["facts"][0].update(brief="一共有99种。"), "brief: numbers not in the quoted source: 99"),
     (lambda d: d["facts"][0].update(also_topics=[d["facts"][0]["topic"]]), "also_topics: not another known topic"),
 ])
 def test_dishonest_or_broken_content_is_refused(tmp_path, mutate, expected):
