@@ -317,8 +317,7 @@ def answer_topic(
         where = common.where_to_ask(kb, ctx.place, topic)
         facts = [] if aspect else _relevant_facts(kb, ctx, topic, question)
         # A follow-up on the same question ("要带啥") does not repeat the rule said before.
-        rules = (answer_service.situation_rules(kb, topic, ctx.place.name if ctx.place else None, question)
-                 if announce or not aspect else [])
+        rules = answer_service.situation_rules(kb, topic, question) if announce or not aspect else []
     except EntryNotFound:
         logger.warning("no knowledge entry for %s", topic)
         return hand_off(dispatcher, tracker, domain, reason="no_answer", topic=topic,

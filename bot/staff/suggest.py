@@ -164,9 +164,7 @@ def _rank_sync(kb: KnowledgeStore, text: str, city: str | None, parsed: dict[str
         # NLU down, or fewer service intents than wanted: fill in lexically.
         suggestions += retrieval_suggestions(
             kb, text, place, limit - len(suggestions), exclude={s.topic for s in suggestions})
-    name = place.name if place else None
-    suggestions = [replace(s, rules=tuple(answer_service.situation_rules(kb, s.topic, name, text)))
-                   for s in suggestions]
+    suggestions = [replace(s, rules=tuple(answer_service.situation_rules(kb, s.topic, text))) for s in suggestions]
     return SuggestResult(text, place, suggestions, parsed is not None)
 
 
