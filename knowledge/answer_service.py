@@ -76,9 +76,9 @@ def situation_rules(kb: KnowledgeStore, topic: str, question: str, limit: int = 
     """
     if not question:
         return []
-    # Only the national rules compete (no place is named ""): the place's plan figures
-    # are never rules, and ranking them too doubled the time this takes.
-    hits = kb.facts("", question, topic=topic, limit=5, national=True)
+    # Only the national rules compete: the place's plan figures are never rules, and
+    # ranking them too doubled the time this takes.
+    hits = kb.facts(None, question, topic=topic, limit=5, national=True)
     return [h for h in hits if topic in (h.topic, *h.also_topics) and matched_keywords(question, h.keywords)][:limit]
 
 

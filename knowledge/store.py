@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
@@ -201,14 +201,15 @@ class KnowledgeStore:
             raise EntryNotFound(f"{topic} @ {place_name}")
         return found
 
-    def facts(self, place_name: str, query: str, topic: str | None = None, limit: int = 3,
+    def facts(self, place_name: str | None, query: str, topic: str | None = None, limit: int = 3,
               national: bool = False) -> list[FactHit]:
         """The place's facts that best match ``query`` (a topic match adds weight).
 
         With ``national=True`` the national rules (waiting periods, filing validity…)
         compete too; they carry ``place="全国"`` so a reply can say whose rule it is.
+        ``place_name=None`` leaves only the national rules.
         """
-        where = Place.name == place_name
+        where = Place.name == place_name if place_name else false()
         if national:
             where = or_(where, Place.id == NATIONAL)
         rows = self._cached(f"facts\0{place_name}\0{national}", lambda: self._run(
@@ -219,7 +220,7 @@ class KnowledgeStore:
 
         scored = [(h.score + (1.0 if of_topic(h.item) else 0.0), h.item) for h in hits]
         scored.sort(key=lambda sr: sr[0], reverse=True)
-        return [_fact(row, place_name, score) for score, row in scored[:limit]]
+        return [_fact(row, place_name or "", score) for score, row in scored[:limit]]
 
     def entries_for_place(self, place_name: str | None) -> list[Answer]:
         """Every answerable entry for a place: local ones, national for the other topics."""

@@ -263,6 +263,10 @@ def test_national_rules_answer_fact_questions_when_asked_for(kb):
     assert both[0].source.doc_no == "国办发〔2024〕38号" and "3个月" in both[0].source.says
     filing = kb.facts("正宁县", "备案有效期多久", topic="ask_remote_care_filing", limit=1, national=True)
     assert filing[0].id == "national.fact.filing_validity"
+    # No place: the national rules alone (what a situation rule is chosen from).
+    rules = kb.facts(None, "断保了要等多久才能报销", limit=50, national=True)
+    assert rules and all(h.scope == "national" and h.place == "全国" for h in rules)
+    assert kb.facts(None, "断保了要等多久才能报销", limit=50) == []
 
 
 def test_the_cache_stays_bounded_whatever_residents_type(engine, sixth_place):
