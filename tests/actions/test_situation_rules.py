@@ -114,6 +114,16 @@ async def test_the_rule_leads_an_answer_about_one_detail_too(action_db, domain):
     assert any("材料" in line for line in reply[2:])
 
 
+async def test_the_rule_waits_with_the_question_for_the_place(action_db, domain):
+    convo = Conversation()
+    convo.user("我妈在外省住院，没来得及备案，咋个办", "ask_remote_care_filing")
+    first, _ = await convo.run(answer, domain)
+    assert first[-1]["text"] == "您是在哪里参保的？"
+    convo.user("开州区", "inform", [entity("city", "开州区")])
+    messages, _ = await convo.run(inform, domain)
+    assert lines(messages)[0].startswith(lead("")) and "出院结算前补办" in lines(messages)[0]
+
+
 async def test_a_follow_up_on_the_same_question_does_not_repeat_the_rule(action_db, domain):
     convo = Conversation()
     convo.user(NARRATIVE, "ask_remote_care_filing", [entity("city", "长春市", "长春")])
