@@ -407,7 +407,10 @@ class ActionAnswerTopic(SyncAction):
         if not topic:
             dispatcher.utter_message(text=say("ask.rephrase"), buttons=common.rephrase_buttons())
             return []
-        return answer_topic(dispatcher, tracker, topic, text, domain, aspect, announce=True)
+        # After a tapped topic button, the story that brought the buttons up ("没备案就住院了")
+        # still chooses the rule and the figures the answer leads with.
+        return answer_topic(dispatcher, tracker, topic, common.resident_words(tracker), domain, aspect,
+                            announce=True)
 
 
 class ActionInform(SyncAction):
@@ -432,7 +435,7 @@ class ActionInform(SyncAction):
             # which detail, rather than repeat the whole answer.
             return _which_detail(dispatcher, tracker, topic)
         # A new place or person type with no aspect: the whole question again for them.
-        question = common.last_user_text_for(tracker, topic)
+        question = common.resident_words(tracker, topic)
         announce = bool(pending) or any(e.get("entity") == "city" for e in entities)
         return answer_topic(dispatcher, tracker, topic, question, domain, aspect, announce)
 

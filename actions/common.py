@@ -235,6 +235,21 @@ def last_user_text_for(tracker: Tracker, intent: str) -> str:
     return ""
 
 
+def resident_words(tracker: Tracker, intent: str | None = None) -> str:
+    """What the resident last wrote or said (with ``intent``: in the latest question
+    classified so). A tapped button's payload ("/ask_enrolment") is not their words:
+    it stands for the message that brought the buttons up."""
+    found = intent is None
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        found = found or (event.get("parse_data") or {}).get("intent", {}).get("name") == intent
+        text = (event.get("text") or "").strip()
+        if found and text and not text.startswith("/"):
+            return text
+    return ""
+
+
 def recent_transcript(tracker: Tracker, limit: int = 12) -> list[dict[str, str]]:
     """The last user and bot messages, oldest first, for a hand-off ticket."""
     lines: list[dict[str, str]] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from actions.answers import ActionAnswerTopic, ActionInform
+from actions.fallback import ActionFallback
 from tests.actions.conftest import Conversation, entity, wording
 
 answer, inform = ActionAnswerTopic(), ActionInform()
@@ -122,6 +123,32 @@ async def test_the_rule_waits_with_the_question_for_the_place(action_db, domain)
     convo.user("开州区", "inform", [entity("city", "开州区")])
     messages, _ = await convo.run(inform, domain)
     assert lines(messages)[0].startswith(lead("")) and "出院结算前补办" in lines(messages)[0]
+
+
+async def test_a_topic_tapped_after_a_fallback_still_leads_with_the_rule_for_the_story(action_db, domain):
+    convo = Conversation()
+    convo.user(NARRATIVE, "nlu_fallback", [entity("city", "长春市", "长春")],
+               ranking=[{"name": "nlu_fallback", "confidence": 0.45},
+                        {"name": "ask_manual_reimbursement", "confidence": 0.3}])
+    offered, _ = await convo.run(ActionFallback(), domain)
+    button = next(b for m in offered for b in m.get("buttons") or [] if b["payload"].startswith("/ask_manual"))
+    convo.user(button["payload"], "ask_manual_reimbursement", [entity("city", "长春市")])
+    messages, _ = await convo.run(answer, domain)
+    assert lines(messages)[0].startswith(lead("")) and "出院结算前补办" in lines(messages)[0]
+
+
+async def test_a_tapped_topic_that_waits_for_the_place_keeps_the_story(action_db, domain):
+    convo = Conversation()
+    convo.user("我爸在外省住院，走之前没办备案，钱都是自己垫的", "nlu_fallback",
+               ranking=[{"name": "nlu_fallback", "confidence": 0.4},
+                        {"name": "ask_manual_reimbursement", "confidence": 0.35}])
+    await convo.run(ActionFallback(), domain)
+    convo.user("/ask_manual_reimbursement", "ask_manual_reimbursement")
+    asked, _ = await convo.run(answer, domain)
+    assert asked[-1]["text"] == "您是在哪里参保的？"
+    convo.user("正宁县", "inform", [entity("city", "正宁县")])
+    messages, _ = await convo.run(inform, domain)
+    assert lines(messages)[0].startswith(lead("")) and "补办备案后" in lines(messages)[0]
 
 
 async def test_a_follow_up_on_the_same_question_does_not_repeat_the_rule(action_db, domain):
