@@ -115,14 +115,20 @@ async def test_the_rule_leads_an_answer_about_one_detail_too(action_db, domain):
     assert any("材料" in line for line in reply[2:])
 
 
+async def answer_after_the_place(convo: Conversation, domain, place: str) -> list[str]:
+    """Answer the question; the bot asks for the place, the resident names it: the reply."""
+    asked, _ = await convo.run(answer, domain)
+    assert asked[-1]["text"] == "您是在哪里参保的？"
+    convo.user(place, "inform", [entity("city", place)])
+    messages, _ = await convo.run(inform, domain)
+    return lines(messages)
+
+
 async def test_the_rule_waits_with_the_question_for_the_place(action_db, domain):
     convo = Conversation()
     convo.user("我妈在外省住院，没来得及备案，咋个办", "ask_remote_care_filing")
-    first, _ = await convo.run(answer, domain)
-    assert first[-1]["text"] == "您是在哪里参保的？"
-    convo.user("开州区", "inform", [entity("city", "开州区")])
-    messages, _ = await convo.run(inform, domain)
-    assert lines(messages)[0].startswith(lead("")) and "出院结算前补办" in lines(messages)[0]
+    reply = await answer_after_the_place(convo, domain, "开州区")
+    assert reply[0].startswith(lead("")) and "出院结算前补办" in reply[0]
 
 
 async def test_a_topic_tapped_after_a_fallback_still_leads_with_the_rule_for_the_story(action_db, domain):
@@ -144,11 +150,8 @@ async def test_a_tapped_topic_that_waits_for_the_place_keeps_the_story(action_db
                         {"name": "ask_manual_reimbursement", "confidence": 0.35}])
     await convo.run(ActionFallback(), domain)
     convo.user("/ask_manual_reimbursement", "ask_manual_reimbursement")
-    asked, _ = await convo.run(answer, domain)
-    assert asked[-1]["text"] == "您是在哪里参保的？"
-    convo.user("正宁县", "inform", [entity("city", "正宁县")])
-    messages, _ = await convo.run(inform, domain)
-    assert lines(messages)[0].startswith(lead("")) and "补办备案后" in lines(messages)[0]
+    reply = await answer_after_the_place(convo, domain, "正宁县")
+    assert reply[0].startswith(lead("")) and "补办备案后" in reply[0]
 
 
 async def test_a_follow_up_on_the_same_question_does_not_repeat_the_rule(action_db, domain):
