@@ -104,7 +104,7 @@ def answer(message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
                      "您还可以问我：“要带哪些材料”。"]
         else:
             lines = ["异地就医前先办备案，可以在国家医保服务平台App或当地医保经办机构办理。", (local, 0),
-                     "全国通行的办理方式（各地细节以当地规定为准）：",
+                     "规划没写的部分，可以先看全国通行的办理方式（各地细节以当地规定为准）：",
                      "1. 在国家医保服务平台APP或国家异地就医备案小程序提交备案", (SOURCE, 1)]
         return answer_messages(lines, "ask_remote_care_filing", city, LOCAL_SOURCE["entry_id"], "local",
                                [LOCAL_SOURCE, NATIONAL_SOURCE],
