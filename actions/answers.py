@@ -280,7 +280,7 @@ def _relevant_facts(kb: KnowledgeStore, ctx: Context, topic: str, question: str)
     # Another topic's figure that shares the question's words ("新农合一年交多少钱" and the
     # 新农合 inpatient rate) would read as the answer: only the topic's own figures count.
     hits = kb.facts(ctx.place.name, question, topic=topic, limit=6)
-    return [h for h in hits if h.score >= FACT_MIN_SCORE and topic in (h.topic, *h.also_topics)][:2]
+    return [h for h in hits if h.score >= FACT_MIN_SCORE and h.concerns(topic)][:2]
 
 
 def _place_matters(kb: KnowledgeStore, topic: str) -> bool:

@@ -227,14 +227,6 @@ def context(tracker: Tracker, kb: KnowledgeStore) -> Context:
     )
 
 
-def last_user_text_for(tracker: Tracker, intent: str) -> str:
-    """The most recent thing the resident said that was classified as ``intent``."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") == intent:
-            return event.get("text") or ""
-    return ""
-
-
 def resident_words(tracker: Tracker, intent: str | None = None) -> str:
     """What the resident last wrote or said (with ``intent``: in the latest question
     classified so). A tapped button's payload ("/ask_enrolment") is not their words:

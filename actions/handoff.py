@@ -54,7 +54,7 @@ def hand_off(
         if reason in ("fallback", "no_answer", "request_human"):
             tickets.record_unanswered(
                 common.resources.sessions, place=place.name if place else None, topic=topic,
-                text=(common.last_user_text_for(tracker, "nlu_fallback") if reason == "fallback"
+                text=(common.resident_words(tracker, "nlu_fallback") if reason == "fallback"
                       else ctx.text if ctx else ""),
                 reason="fallback" if reason == "fallback" else "handoff", sender=tracker.sender_id,
             )

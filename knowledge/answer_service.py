@@ -79,7 +79,7 @@ def situation_rules(kb: KnowledgeStore, topic: str, question: str, limit: int = 
     # Only the national rules compete: the place's plan figures are never rules, and
     # ranking them too doubled the time this takes.
     hits = kb.facts(None, question, topic=topic, limit=5, national=True)
-    return [h for h in hits if topic in (h.topic, *h.also_topics) and matched_keywords(question, h.keywords)][:limit]
+    return [h for h in hits if h.concerns(topic) and matched_keywords(question, h.keywords)][:limit]
 
 
 def answers_by_topic(kb: KnowledgeStore, place_name: str | None, topics: Iterable[str] | None = None,

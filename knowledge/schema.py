@@ -114,6 +114,10 @@ class FactData:
     # The rule in short spoken sentences, for elder mode (empty: the text is said).
     brief: str = ""
 
+    def concerns(self, topic: str | None) -> bool:
+        """Whether the fact belongs to ``topic``: its own topic or one of ``also_topics``."""
+        return topic is not None and topic in (self.topic, *self.also_topics)
+
 
 @dataclass
 class PlaceContent:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import false, or_, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -214,13 +214,11 @@ class KnowledgeStore:
             where = or_(where, Place.id == NATIONAL)
         rows = self._cached(f"facts\0{place_name}\0{national}", lambda: self._run(
             lambda s: s.execute(select(Fact).join(Place).where(where)).scalars().all()))
-        hits = rank(query, rows, fields=("text",), keywords_field="keywords", limit=limit * 3)
-        def of_topic(row: Fact) -> bool:
-            return topic is not None and topic in (row.topic, *(row.also_topics or ()))
-
-        scored = [(h.score + (1.0 if of_topic(h.item) else 0.0), h.item) for h in hits]
-        scored.sort(key=lambda sr: sr[0], reverse=True)
-        return [_fact(row, place_name or "", score) for score, row in scored[:limit]]
+        hits = [_fact(h.item, place_name or "", h.score)
+                for h in rank(query, rows, fields=("text",), keywords_field="keywords", limit=limit * 3)]
+        weighted = [replace(f, score=f.score + 1.0) if f.concerns(topic) else f for f in hits]
+        weighted.sort(key=lambda f: f.score, reverse=True)
+        return weighted[:limit]
 
     def entries_for_place(self, place_name: str | None) -> list[Answer]:
         """Every answerable entry for a place: local ones, national for the other topics."""

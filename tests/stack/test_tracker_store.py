@@ -239,7 +239,7 @@ def test_actions_read_the_compacted_session_as_they_read_the_whole_one() -> None
         return Tracker("s", {"topic": "ask_chronic_disease_outpatient"}, evs[-1], evs, False, None, {}, "")
 
     whole, compact = tracker(events), tracker(rasa_tuning.compact_events(events))
-    for read in (lambda t: common.last_user_text_for(t, "ask_chronic_disease_outpatient"),
+    for read in (lambda t: common.resident_words(t, "ask_chronic_disease_outpatient"),
                  common.recent_transcript, common.consecutive_fallbacks):
         assert read(compact) == read(whole)
     assert common.consecutive_fallbacks(compact) == 2
