@@ -154,7 +154,7 @@ def compose_lines(
     """The reply: answer, each aspect from its best source, and one source line per source.
 
     ``national`` completes a local answer: the aspects the local entry lacks follow
-    under the national procedure's own source line. ``where`` ("请拨打…") ends the
+    under the national procedure's own source line, then the entry's ``gap``. ``where`` ("请拨打…") ends the
     answer when a procedure lacks a core aspect in every source.
     """
     lines: list[Line] = []
@@ -196,6 +196,10 @@ def compose_lines(
         for part in supplement:
             lines += _part_lines(part)
         lines.append(_cite(national))
+    # What the place's source leaves out, and where to ask, comes after whatever the
+    # national procedure could fill in: the phone is the last resort, not the first.
+    if answer.gap:
+        lines.append(answer.gap)
     # Only a procedure (some source has steps) is expected to list materials and channels.
     missing = [parts[a] for a in aspects.CORE if parts[a].missing]
     if where and missing and not parts["steps"].missing:

@@ -44,6 +44,7 @@ class Entry(_Sourced, Base):
     title = Column(Text, nullable=False)
     answer = Column(Text, nullable=False)
     brief = Column(Text, nullable=False)
+    gap = Column(Text, nullable=False, default="")
     steps = Column(JSON, nullable=False, default=list)
     channels = Column(JSON, nullable=False, default=list)
     materials = Column(JSON, nullable=False, default=list)

@@ -99,6 +99,10 @@ class EntryData:
     validity: tuple[str, ...] = ()     # how long it is valid or takes, deadlines (aspect "time")
     offline: tuple[str, ...] = ()      # without a smartphone / without going online
     proxy: tuple[str, ...] = ()        # someone else doing it for the resident, what they bring
+    # What the place's source does not give, and where to ask. Kept apart from
+    # ``answer`` so the reply can say it last, after the national procedure that
+    # fills part of the gap, instead of sending the resident to the phone first.
+    gap: str = ""
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,8 @@ DOC_NO = re.compile(r"[\u4e00-\u9fa5]{1,8}〔\d{4}〕\d+号")
 _PAST_DEADLINE = re.compile(r"(20[0-2]\d)年(?:底)?(?:前|以前|之前)")
 _FUTURE_BY_YEAR = re.compile(r"到(20[0-2]\d)年[，,]?(?:将|要|会)")
 TODAY_YEAR = 2026
+# "规划没有写明…" in an answer: what a source does not give belongs in ``gap``.
+UNSTATED = re.compile(r"没有(?:写|列|提到)|没写|未写明|未列出")
 
 
 def stale_phrases(text: str) -> list[str]:
@@ -398,6 +404,16 @@ def _check_brief(check: _Checker, item: str, brief: str) -> None:
             check.error(item, "brief", f"sentence longer than {BRIEF_SENTENCE_MAX} characters: {sentence.strip()[:20]}…")
 
 
+def _check_gap(check: _Checker, item: str, entry: EntryData) -> None:
+    """What a source leaves out is said in ``gap``, last, and always says where to ask."""
+    found = UNSTATED.search(entry.answer)
+    if found:
+        check.error(item, "answer", f"says what the source does not give ({found.group(0)!r}): "
+                                    "move that sentence to `gap`, which the reply says last")
+    if entry.gap and not any(number in entry.gap for number in check.hotline_numbers):
+        check.error(item, "gap", "must say where to ask (a hotline number)")
+
+
 def read_place_file(
     path: Path, topics: dict | None = None, hotline_numbers: set[str] | None = None,
     sources_dir: Path | None = None, platforms: Platforms | None = None,
@@ -457,6 +473,7 @@ def read_place_file(
             title=check.text(raw_item, item, "title"),
             answer=check.text(raw_item, item, "answer"),
             brief=check.text(raw_item, item, "brief"),
+            gap=check.text(raw_item, item, "gap", required=False),
             applies_to=check.text_list(raw_item, item, "applies_to"),
             handoff=bool(raw_item.get("handoff", False)),
             source=source,
@@ -467,9 +484,10 @@ def read_place_file(
                 check.error(item, "applies_to", f"unknown person type {person!r}")
         # Every text a resident may see is checked: numbers against the source,
         # tense against today, platform names against the allow-list.
-        for fld in ("title", "answer", "brief"):
+        for fld in ("title", "answer", "brief", "gap"):
             check.honest_numbers(item, fld, getattr(entry, fld), source, plan_title)
             check.own_words(item, fld, getattr(entry, fld))
+        _check_gap(check, item, entry)
         for fld in LIST_FIELDS:
             for n, line in enumerate(getattr(entry, fld)):
                 check.honest_numbers(item, f"{fld}[{n}]", line, source, plan_title)

@@ -55,7 +55,7 @@ class Suggestion:
             "rules": [{"id": r.id, "text": r.text, "citation": r.source.short, "document": r.source.document,
                        "section": r.source.section, "doc_no": r.source.doc_no, "date": r.source.date}
                       for r in self.rules],
-            "topic": self.topic, "label": self.label, "title": a.title, "answer": a.answer,
+            "topic": self.topic, "label": self.label, "title": a.title, "answer": a.answer, "gap": a.gap,
             "steps": list(a.steps), "channels": list(a.channels), "materials": list(a.materials),
             "applies_to": list(a.applies_to), "scope": a.scope, "place": a.place or None,
             "handoff": a.handoff, "score": round(self.score, 4), "method": self.method,
@@ -105,7 +105,7 @@ def _docs(answers: list[Answer]) -> list[_Doc]:
     for a in answers:
         label = labels.get(a.topic, "")
         parts = {p for p in _LABEL_PARTS.split(f"{label} {a.title}") if len(p) >= 2}
-        body = " ".join((a.answer, *a.steps, *a.materials))
+        body = " ".join((a.answer, a.gap, *a.steps, *a.materials))
         docs.append(_Doc(a, a.title, label, body, tuple(sorted(parts | {a.title}))))
     return docs
 

@@ -123,6 +123,41 @@ def test_local_entry_with_only_a_hotline_does_not_hide_the_national_channels(mod
         assert say("answer.missing", labels=labels, where="请拨打12393。") in alone
 
 
+def test_what_the_plan_leaves_out_comes_after_the_national_procedure():
+    """The hotline is the last resort: first what the national procedure can tell."""
+    gap = "本地有没有不同的要求，规划没有写明，请拨打12393。"
+    local = _entry(channels=("12393医保服务热线",), gap=gap)
+    national = _entry(id="national.filing", scope="national", steps=("先确定备案类型", "在APP提交"),
+                      channels=("国家医保服务平台APP",), source=Source("医保发〔2022〕22号", "二、", "引文", None))
+    ctx = Context(place=None, place_text=None, mode="standard", channel="web", person_type=None, text="")
+    reply = compose(local, ctx, [], national, where="请拨打12393。")
+    assert reply.index(local.answer) < reply.index("先确定备案类型") < reply.index(source_line(national)) \
+        < reply.index(gap)
+    # With nothing national to add, it follows the place's own source line.
+    alone = compose(local, ctx, [], None)
+    assert alone.index(source_line(local)) < alone.index(gap)
+    # Elder mode keeps to the brief, which says where to ask in its own short words.
+    assert gap not in compose(local, dataclasses.replace(ctx, mode="elder"), [], national)
+
+
+async def test_every_gap_is_said_last_in_the_real_answers(shared_kb):
+    kb = shared_kb
+    said = 0
+    for place in kb.places():
+        for entry in kb.entries_for_place(place.name):
+            if entry.scope != "local" or not entry.gap:
+                continue
+            convo = Conversation(metadata={"city": place.name})
+            convo.user("请问一下", entry.topic)   # no detail named: the full answer
+            reply = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+            case = (entry.id, reply)
+            assert entry.gap in reply, case
+            # Every citation, the national one included, comes before it.
+            assert reply.rindex("依据：") < reply.index(entry.gap), case
+            said += 1
+    assert said >= 70
+
+
 async def test_place_and_question_in_one_message_answers_that_question_there(shared_kb):
     """"正宁县的居民医保在哪交": the channels for 正宁县, not "好的，记下了"."""
     kb = shared_kb

@@ -34,7 +34,7 @@ def test_every_number_stated_is_in_its_source(content):
     for place in content:
         for item in [*place.entries, *place.facts]:
             texts = [getattr(item, "title", ""), getattr(item, "answer", ""), getattr(item, "brief", ""),
-                     getattr(item, "text", "")]
+                     getattr(item, "gap", ""), getattr(item, "text", "")]
             texts += [line for fld in LIST_FIELDS for line in getattr(item, fld, ())]
             src = item.source
             if place.plan_title and src.document == place.plan_title:
@@ -86,6 +86,7 @@ def test_fixture_place_is_valid(tmp_path):
     content, errors = read_place_file(_write(tmp_path, _fixture_doc()))
     assert errors == []
     assert content.name == "测试县" and len(content.entries) == 2 and len(content.facts) == 2
+    assert content.entries[1].gap == "现行病种目录，规划没有列出，请咨询12393。"
 
 
 @pytest.mark.parametrize("mutate, expected", [
@@ -102,6 +103,11 @@ def test_fixture_place_is_valid(tmp_path):
     (lambda d: d["facts"][0].update(brief="很" * 61 + "。"), "brief: sentence longer than 60"),
     (lambda d: d["facts"][0].update(brief="一共有99种。"), "brief: numbers not in the quoted source: 99"),
     (lambda d: d["facts"][0].update(also_topics=[d["facts"][0]["topic"]]), "also_topics: not another known topic"),
+    # What the plan leaves out is said last, in `gap`, and always with where to ask.
+    (lambda d: d["entries"][0].update(answer="规划没有写明缴费标准，请拨打12393。"), "answer: says what the source does not give"),
+    (lambda d: d["entries"][0].update(answer="缴费标准规划里没有列出，请拨打12393。"), "move that sentence to `gap`"),
+    (lambda d: d["entries"][0].update(gap="规划没有写明缴费标准。"), "gap: must say where to ask"),
+    (lambda d: d["entries"][0].update(gap="规划没有写明这99种病，请拨打12393。"), "gap: numbers not in the quoted source: 99"),
 ])
 def test_dishonest_or_broken_content_is_refused(tmp_path, mutate, expected):
     doc = _fixture_doc()
