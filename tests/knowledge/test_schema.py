@@ -108,6 +108,7 @@ def test_fixture_place_is_valid(tmp_path):
     (lambda d: d["entries"][0].update(answer="缴费标准规划里没有列出，请拨打12393。"), "move that sentence to `gap`"),
     (lambda d: d["entries"][0].update(gap="规划没有写明缴费标准。"), "gap: must say where to ask"),
     (lambda d: d["entries"][0].update(gap="规划没有写明这99种病，请拨打12393。"), "gap: numbers not in the quoted source: 99"),
+    (lambda d: d["entries"][0].update(gap="上面是全国的办法；本地的规划没有写明，请拨打12393。"), "gap: must read on its own"),
 ])
 def test_dishonest_or_broken_content_is_refused(tmp_path, mutate, expected):
     doc = _fixture_doc()
