@@ -2,8 +2,9 @@
 
 Composition rule: the place's own entry answers first, under its own source line;
 whatever it lacks (steps, channels, materials, conditions, validity, offline ways,
-proxies) comes from the national entry under the national source line; an aspect
-no source gives is named as missing, with where to ask.
+proxies) comes from the national entry under the national source line; what the
+place's source leaves out (the entry's ``gap``) is said after both, so the hotline
+comes last; an aspect no source gives is named as missing, with where to ask.
 """
 from __future__ import annotations
 
@@ -154,8 +155,9 @@ def compose_lines(
     """The reply: answer, each aspect from its best source, and one source line per source.
 
     ``national`` completes a local answer: the aspects the local entry lacks follow
-    under the national procedure's own source line, then the entry's ``gap``. ``where`` ("请拨打…") ends the
-    answer when a procedure lacks a core aspect in every source.
+    under the national procedure's own source line, then the entry's ``gap``.
+    ``where`` ("请拨打…") ends the answer when a procedure lacks a core aspect in
+    every source.
     """
     lines: list[Line] = []
     elder = ctx.mode == ELDER

@@ -7,17 +7,29 @@ figure is an upper bound on residents sent to the phone before they read the res
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from actions import common
 from actions.answers import compose, lookup
 from actions.common import Context, say
+from knowledge.store import KnowledgeStore
 
 
-def main() -> None:
-    common.resources.start()
-    kb = common.store()
+@dataclass
+class Count:
+    local: int = 0           # local entries composed
+    with_national: int = 0   # ... whose reply goes on with the national procedure
+    hotline_first: list[str] = field(default_factory=list)  # ... ids naming a hotline before it
+
+    def __str__(self) -> str:
+        return (f"local answers: {self.local}; with a national part: {self.with_national}; "
+                f"a hotline named before the national part: {len(self.hotline_first)}")
+
+
+def count(kb: KnowledgeStore) -> Count:
     heading = say("answer.national_procedure")
     numbers = common.hotline_numbers()
-    total = with_national = first = 0
+    result = Count()
     for place in kb.places():
         for entry in kb.entries_for_place(place.name):
             if entry.scope != "local":
@@ -25,12 +37,17 @@ def main() -> None:
             ctx = Context(place, None, "standard", "web", None, "")
             answer, national = lookup(kb, ctx, entry.topic)
             reply = compose(answer, ctx, [], national, common.where_to_ask(kb, place, entry.topic))
-            total += 1
+            result.local += 1
             if heading in reply:
-                with_national += 1
-                first += any(n in reply[:reply.index(heading)] for n in numbers)
-    print(f"local answers: {total}; with a national part: {with_national}; "
-          f"a hotline named before the national part: {first}")
+                result.with_national += 1
+                if any(n in reply[:reply.index(heading)] for n in numbers):
+                    result.hotline_first.append(entry.id)
+    return result
+
+
+def main() -> None:
+    common.resources.start()
+    print(count(common.store()))
 
 
 if __name__ == "__main__":
