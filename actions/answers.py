@@ -9,6 +9,7 @@ comes last; an aspect no source gives is named as missing, with where to ask.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -44,6 +45,9 @@ class Cite:
     text: str
     entry: Union[Answer, FactHit]
 
+
+# A sentence of a brief with what ends it (briefs put one sentence a line, or run on).
+_BRIEF_SENTENCE = re.compile(r"[^。！？\n]*(?:[。！？]\n?|\n|$)")
 
 # A reply as the actions build it: plain lines and citation lines, in order.
 Line = Union[str, Cite]
@@ -176,15 +180,19 @@ def compose_lines(
         lines.append(say("answer.person_not_specific", person=person))
 
     if elder:
-        lines.append(answer.brief)
+        national_lines = _elder_lines(supplement)
+        # As in a full answer, the phone comes after what the national way can tell.
+        brief, ask = _hotline_last(answer.brief) if national_lines else (answer.brief, "")
+        lines.append(brief)
         lines += _elder_lines(own)
         lines += [f.text for f in facts[:1]]
         lines.append(_cite(answer, elder=True))
-        national_lines = _elder_lines(supplement)
         if national_lines:
             lines.append(say("elder.national_part"))
             lines += national_lines
             lines.append(_cite(national, elder=True))
+        if ask:
+            lines.append(ask)
         lines += _hint(offered)
         return lines
 
@@ -209,6 +217,17 @@ def compose_lines(
         lines.append(say("answer.missing", labels=labels, where=where))
     lines += _hint(offered)
     return lines
+
+
+def _hotline_last(brief: str) -> tuple[str, str]:
+    """A brief without its sentences that send the resident to a hotline, and those sentences."""
+    numbers = common.hotline_numbers()
+    sentences = [s for s in _BRIEF_SENTENCE.findall(brief) if s.strip()]
+    ask = [s for s in sentences if any(n in s for n in numbers)]
+    if not ask or len(ask) == len(sentences):
+        return brief, ""
+    keep = "".join(s for s in sentences if s not in ask)
+    return keep.strip(), "".join(ask).strip()
 
 
 def _hint(parts: list[Part]) -> list[str]:

@@ -1,6 +1,7 @@
 """Real rasa_sdk trackers and dispatchers over a real, loaded database."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -116,3 +117,15 @@ def wording(key: str) -> str:
     for part in rest:
         node = node[part]
     return node
+
+
+def assert_brief_said(brief: str, reply: str) -> None:
+    """Every sentence of an elder brief is said; one that names a hotline comes after
+    the national way, when there is one (the phone is the last resort)."""
+    national = common.say("elder.national_part")
+    for sentence in (s.strip() for s in re.split(r"(?<=[。！？\n])", brief)):
+        if not sentence:
+            continue
+        assert sentence in reply, (sentence, reply)
+        if national in reply and any(n in sentence for n in common.hotline_numbers()):
+            assert reply.index(national) < reply.index(sentence), (sentence, reply)

@@ -6,7 +6,7 @@ import threading
 from actions import common
 from actions.answers import ActionAnswerTopic, ActionInform
 from actions.common import resources
-from tests.actions.conftest import NATIONAL_HOTLINE, Conversation, entity, wording
+from tests.actions.conftest import NATIONAL_HOTLINE, Conversation, assert_brief_said, entity, wording
 
 answer, inform = ActionAnswerTopic(), ActionInform()
 
@@ -52,8 +52,10 @@ async def test_elder_mode_uses_the_brief_variant(action_db, domain, kb):
     messages, _ = await convo.run(answer, domain)
     expected = kb.answer("ask_remote_care_filing", "长春市")
     reply = texts(messages)
-    assert expected.brief in reply and expected.answer not in reply
-    assert "办理步骤：" not in reply
+    assert_brief_said(expected.brief, reply)
+    assert expected.answer not in reply and "办理步骤：" not in reply
+    # The brief's "拿不准的，可以打12393问" waits until the national way has been said.
+    assert reply.index(common.say("elder.national_part")) < reply.index("拿不准的，可以打12393问。")
 
 
 async def test_a_person_type_follow_up_answers_the_same_topic_again(action_db, convo, domain):
