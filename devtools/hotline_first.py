@@ -1,7 +1,7 @@
 """How many local answers name a hotline before the national procedure that follows them.
 
 `python -m devtools.hotline_first` (after `make kb`): every place's local entries, in
-standard mode, composed as the action server composes them. A hotline named in the
+standard and elder mode, composed as the action server composes them. A hotline named in the
 place's own part (a channel among others, the reporting step) is counted too, so the
 figure is an upper bound on residents sent to the phone before they read the rest.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from actions import common
 from actions.answers import compose, lookup
-from actions.common import Context, say
+from actions.common import ELDER, Context, say
 from knowledge.store import KnowledgeStore
 
 
@@ -26,15 +26,15 @@ class Count:
                 f"a hotline named before the national part: {len(self.hotline_first)}")
 
 
-def count(kb: KnowledgeStore) -> Count:
-    heading = say("answer.national_procedure")
+def count(kb: KnowledgeStore, mode: str = "standard") -> Count:
+    heading = say("elder.national_part" if mode == ELDER else "answer.national_procedure")
     numbers = common.hotline_numbers()
     result = Count()
     for place in kb.places():
         for entry in kb.entries_for_place(place.name):
             if entry.scope != "local":
                 continue
-            ctx = Context(place, None, "standard", "web", None, "")
+            ctx = Context(place, None, mode, "web", None, "")
             answer, national = lookup(kb, ctx, entry.topic)
             reply = compose(answer, ctx, [], national, common.where_to_ask(kb, place, entry.topic))
             result.local += 1
@@ -47,7 +47,8 @@ def count(kb: KnowledgeStore) -> Count:
 
 def main() -> None:
     common.resources.start()
-    print(count(common.store()))
+    for mode in ("standard", ELDER):
+        print(f"{mode}: {count(common.store(), mode)}")
 
 
 if __name__ == "__main__":

@@ -27,3 +27,9 @@ def test_a_gap_said_inside_the_answer_is_counted(kb, monkeypatch):
     monkeypatch.setattr(hotline_first, "lookup", gap_in_answer)
     result = hotline_first.count(kb)
     assert "lianyungang.transfer" in result.hotline_first and len(result.hotline_first) >= 75
+
+
+def test_elder_mode_says_the_hotline_after_the_national_way_too(kb):
+    result = hotline_first.count(kb, "elder")
+    assert result.with_national >= 50
+    assert "lianyungang.transfer" not in result.hotline_first
