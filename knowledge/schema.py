@@ -412,7 +412,7 @@ def _check_gap(check: _Checker, item: str, entry: EntryData) -> None:
                                     "move that sentence to `gap`, which the reply says last")
     if entry.gap and not any(number in entry.gap for number in check.hotline_numbers):
         check.error(item, "gap", "must say where to ask (a hotline number)")
-    # Staff suggestions show the gap without the national part, so it cannot point at it.
+    # A gap may be read or copied apart from the lines above it (staff copy answers).
     if any(word in entry.gap for word in ("上面", "以上", "上述")):
         check.error(item, "gap", "must read on its own, without pointing at the lines above it")
 

@@ -23,6 +23,9 @@ from knowledge.schema import load_topics
 from knowledge.store import Answer, FactHit, KnowledgeStore, PlaceRef
 from textproc import mask_pii, normalize
 
+# What a suggestion card lists of an entry (the national entry fills in those the place lacks).
+SHOWN_FIELDS = ("steps", "channels", "materials")
+
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 1000
@@ -48,6 +51,15 @@ class Suggestion:
     answer: Answer
     # National rules about the caller's situation, said before the answer (as residents get them).
     rules: tuple[FactHit, ...] = ()
+    # The national entry completing a local one: what residents read before the gap.
+    national: Answer | None = None
+
+    def national_part(self) -> dict[str, list[str]]:
+        """Steps, channels and materials the local entry lacks and the national one gives."""
+        if self.national is None:
+            return {}
+        return {fld: list(getattr(self.national, fld)) for fld in SHOWN_FIELDS
+                if not getattr(self.answer, fld) and getattr(self.national, fld)}
 
     def to_json(self) -> dict[str, Any]:
         a = self.answer
@@ -63,7 +75,16 @@ class Suggestion:
                 "document": a.source.document, "section": a.source.section,
                 "quote": a.source.quote, "as_of": a.source.as_of, "citation": a.source.short,
             },
+            "national": self._national_json(),
         }
+
+    def _national_json(self) -> dict[str, Any] | None:
+        part = self.national_part()
+        if not part:
+            return None
+        src = self.national.source
+        return {**part, "citation": src.short, "document": src.document, "section": src.section,
+                "doc_no": src.doc_no, "date": src.date}
 
 
 @dataclass(frozen=True)
@@ -141,6 +162,13 @@ def _nlu_suggestions(kb: KnowledgeStore, parsed: dict[str, Any], place: PlaceRef
     return out
 
 
+def _national(kb: KnowledgeStore, answer: Answer, place: PlaceRef | None) -> Answer | None:
+    """The national entry that completes a local answer, as residents get it."""
+    if answer.scope != "local" or place is None:
+        return None
+    return answer_service.answer_for(kb, answer.topic, place.name).national
+
+
 def _place_from_entities(kb: KnowledgeStore, parsed: dict[str, Any]) -> PlaceRef | None:
     for ent in parsed.get("entities") or ():
         if ent.get("entity") == "city" and ent.get("value"):
@@ -164,7 +192,8 @@ def _rank_sync(kb: KnowledgeStore, text: str, city: str | None, parsed: dict[str
         # NLU down, or fewer service intents than wanted: fill in lexically.
         suggestions += retrieval_suggestions(
             kb, text, place, limit - len(suggestions), exclude={s.topic for s in suggestions})
-    suggestions = [replace(s, rules=tuple(answer_service.situation_rules(kb, s.topic, text))) for s in suggestions]
+    suggestions = [replace(s, rules=tuple(answer_service.situation_rules(kb, s.topic, text)),
+                           national=_national(kb, s.answer, place)) for s in suggestions]
     return SuggestResult(text, place, suggestions, parsed is not None)
 
 

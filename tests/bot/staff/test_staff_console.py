@@ -202,9 +202,13 @@ async def test_suggest_returns_three_sourced_answers(client, auth, rasa):
         assert s["answer"] and s["title"] and s["method"] == "nlu"
         assert set(s["source"]) >= {"document", "section", "quote", "as_of"}
         assert s["source"]["document"] and s["source"]["quote"]
-    # What the plan leaves out comes with each local answer, as the resident hears it.
+    # What the plan leaves out comes with each local answer, as the resident hears it:
+    # the national way for what the plan lacks, then the gap.
     assert "规划没有写明" in sugg[0]["gap"] and "12393" in sugg[0]["gap"]
     assert "规划没有写明" not in sugg[0]["answer"]
+    national = sugg[0]["national"]
+    assert national["steps"] and national["materials"] and national["doc_no"] == "医保发〔2022〕22号"
+    assert all(national.get(f) is None or not sugg[0][f] for f in ("steps", "channels", "materials"))
     # The text Rasa saw was normalised and masked.
     assert "11010519491231002X" not in rasa.texts[-1] and "[身份证号]" in rasa.texts[-1]
     # A plain question names no situation: no national rule goes before the answers.
@@ -272,9 +276,12 @@ async def test_suggest_page(client):
     assert "<script>" not in html.replace('<script src="/staff/static/staff.js" defer></script>', "")
     assert "出处原文" in html
     assert 'class="rule"' not in html
-    # The gap is inside the block the agent copies, after the answer's source line.
+    # Inside the block the agent copies: the answer's source line, the national way for
+    # what the plan lacks under its own source line, then the gap.
     first = re.search(r'<div class="answer-text" id="answer-1">(.*?)</div>', html, re.S).group(1)
-    assert first.index("依据：") < first.index('<p class="gap">') and "12393" in first.split('class="gap"')[1]
+    national = first.index('<section class="national">')
+    assert first.index("依据：") < national < first.index("依据：", national) < first.index('<p class="gap">')
+    assert "12393" in first.split('class="gap"')[1]
     situation = await client.post("/staff", data={"csrf": csrf, "text": "在外省住院没备案 能报吗", "city": "连云港市"})
     html = await situation.text()
     # Inside each answer the agent copies, with its own source line.
