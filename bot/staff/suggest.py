@@ -140,7 +140,8 @@ def retrieval_suggestions(kb: KnowledgeStore, text: str, place: PlaceRef | None,
                                                topics=set(labels) - set(exclude))
     hits = rank(text, _docs(list(by_topic.values())), fields=("title", "label", "body"),
                 keywords_field="keywords", limit=limit)
-    return [Suggestion(h.item.answer.topic, h.item.label, h.score, "retrieval", h.item.answer) for h in hits]
+    return [Suggestion(h.item.answer.topic, h.item.label, h.score, "retrieval", h.item.answer,
+                       national=_national(kb, h.item.answer, place)) for h in hits]
 
 
 def _nlu_suggestions(kb: KnowledgeStore, parsed: dict[str, Any], place: PlaceRef | None,
@@ -153,17 +154,18 @@ def _nlu_suggestions(kb: KnowledgeStore, parsed: dict[str, Any], place: PlaceRef
         if topic not in labels or any(s.topic == topic for s in out):
             continue    # control intents (greet, inform…) and nlu_fallback are no answer
         try:
-            answer = answer_service.answer_for(kb, topic, place.name if place else None).answer
+            found = answer_service.answer_for(kb, topic, place.name if place else None)
         except EntryNotFound:
             continue
-        out.append(Suggestion(topic, labels[topic], float(item.get("confidence") or 0.0), "nlu", answer))
+        out.append(Suggestion(topic, labels[topic], float(item.get("confidence") or 0.0), "nlu", found.answer,
+                              national=found.national))
         if len(out) >= limit:
             break
     return out
 
 
 def _national(kb: KnowledgeStore, answer: Answer, place: PlaceRef | None) -> Answer | None:
-    """The national entry that completes a local answer, as residents get it."""
+    """The national entry that completes a local answer found by retrieval, as residents get it."""
     if answer.scope != "local" or place is None:
         return None
     return answer_service.answer_for(kb, answer.topic, place.name).national
@@ -192,8 +194,7 @@ def _rank_sync(kb: KnowledgeStore, text: str, city: str | None, parsed: dict[str
         # NLU down, or fewer service intents than wanted: fill in lexically.
         suggestions += retrieval_suggestions(
             kb, text, place, limit - len(suggestions), exclude={s.topic for s in suggestions})
-    suggestions = [replace(s, rules=tuple(answer_service.situation_rules(kb, s.topic, text)),
-                           national=_national(kb, s.answer, place)) for s in suggestions]
+    suggestions = [replace(s, rules=tuple(answer_service.situation_rules(kb, s.topic, text))) for s in suggestions]
     return SuggestResult(text, place, suggestions, parsed is not None)
 
 
