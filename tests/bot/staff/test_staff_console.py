@@ -246,6 +246,15 @@ async def test_suggest_without_nlu_falls_back_to_retrieval(client, auth, rasa):
     assert all(s["method"] == "retrieval" for s in data["suggestions"])
 
 
+async def test_retrieval_suggestions_carry_the_national_way_too(client, auth, rasa):
+    rasa.down = True
+    resp = await client.post("/api/staff/suggest", headers=auth,
+                             json={"text": "异地就医备案怎么办理", "city": "连云港市"})
+    first = (await resp.json())["suggestions"][0]
+    assert first["method"] == "retrieval" and first["topic"] == "ask_remote_care_filing"
+    assert first["national"]["steps"] and first["national"]["doc_no"] == "医保发〔2022〕22号"
+
+
 @pytest.mark.parametrize("body", [None, [], {"text": ""}, {"text": "   "}, {"text": 5},
                                   {"text": "x" * 1001}, {"text": "备案", "city": 3},
                                   {"text": "备案", "city": "火星市"}])
