@@ -223,7 +223,7 @@ _PAST_DEADLINE = re.compile(r"(20[0-2]\d)年(?:底)?(?:前|以前|之前)")
 _FUTURE_BY_YEAR = re.compile(r"到(20[0-2]\d)年[，,]?(?:将|要|会)")
 TODAY_YEAR = 2026
 # "规划没有写明…" in an answer: what a source does not give belongs in ``gap``.
-UNSTATED = re.compile(r"没有(?:写|列|提到)|没写|未写明|未列出")
+UNSTATED = re.compile(r"没有(?:写|列|提到)|没写|未写明|未列出|资料里没")
 
 
 def stale_phrases(text: str) -> list[str]:

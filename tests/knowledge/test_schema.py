@@ -106,6 +106,7 @@ def test_fixture_place_is_valid(tmp_path):
     # What the plan leaves out is said last, in `gap`, and always with where to ask.
     (lambda d: d["entries"][0].update(answer="规划没有写明缴费标准，请拨打12393。"), "answer: says what the source does not give"),
     (lambda d: d["entries"][0].update(answer="缴费标准规划里没有列出，请拨打12393。"), "move that sentence to `gap`"),
+    (lambda d: d["entries"][0].update(answer="当地缴费标准，我们的资料里没有，请拨打12393。"), "move that sentence to `gap`"),
     (lambda d: d["entries"][0].update(gap="规划没有写明缴费标准。"), "gap: must say where to ask"),
     (lambda d: d["entries"][0].update(gap="规划没有写明这99种病，请拨打12393。"), "gap: numbers not in the quoted source: 99"),
     (lambda d: d["entries"][0].update(gap="上面是全国的办法；本地的规划没有写明，请拨打12393。"), "gap: must read on its own"),
