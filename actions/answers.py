@@ -180,11 +180,11 @@ def compose_lines(
         lines.append(say("answer.person_not_specific", person=person))
 
     if elder:
-        national_lines = _elder_lines(supplement)
-        # As in a full answer, the phone comes after what the national way can tell.
-        brief, ask = _hotline_last(answer.brief) if national_lines else (answer.brief, "")
+        own_lines, national_lines = _elder_lines(own), _elder_lines(supplement)
+        # As in a full answer, the phone comes after the steps and places that can tell.
+        brief, ask = _hotline_last(answer.brief) if own_lines or national_lines else (answer.brief, "")
         lines.append(brief)
-        lines += _elder_lines(own)
+        lines += own_lines
         lines += [f.text for f in facts[:1]]
         lines.append(_cite(answer, elder=True))
         if national_lines:

@@ -1,15 +1,18 @@
-"""How many local answers name a hotline before the national procedure that follows them.
+"""How many answers name a hotline before the procedure that follows them.
 
-`python -m devtools.hotline_first` (after `make kb`): every place's local entries, in
-standard and elder mode, composed as the action server composes them. A hotline named in the
-place's own part (a channel among others, the reporting step) is counted too, so the
-figure is an upper bound on residents sent to the phone before they read the rest.
+`python -m devtools.hotline_first` (after `make kb`), in standard and elder mode, composed
+as the action server composes them:
+- every place's local entries: is a hotline named before the national procedure that
+  completes them? A hotline named in the place's own part (a channel among others, the
+  reporting step) is counted too, so the figure is an upper bound;
+- the national answers a resident gets where the place has no entry of its own, or names
+  no place: is a hotline named before the answer's own first step?
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from actions import common
+from actions import aspects, common
 from actions.answers import compose, lookup
 from actions.common import ELDER, Context, say
 from knowledge.store import KnowledgeStore
@@ -45,10 +48,43 @@ def count(kb: KnowledgeStore, mode: str = "standard") -> Count:
     return result
 
 
+@dataclass
+class NationalCount:
+    answers: int = 0          # national answers composed (place, or no place, × topic)
+    with_steps: int = 0       # ... that go on with steps of their own
+    hotline_first: list[str] = field(default_factory=list)  # "place:id" naming a hotline before them
+
+    def __str__(self) -> str:
+        return (f"national answers: {self.answers}; with steps: {self.with_steps}; "
+                f"a hotline named before the first step: {len(self.hotline_first)}")
+
+
+def count_national(kb: KnowledgeStore, mode: str = "standard") -> NationalCount:
+    numbers = common.hotline_numbers()
+    topics = sorted({e.topic for e in kb.entries_for_place(None)})
+    result = NationalCount()
+    for place in [None, *kb.places()]:
+        for topic in topics:
+            ctx = Context(place, None, mode, "web", None, "")
+            answer, _ = lookup(kb, ctx, topic)
+            if answer.scope != "national":
+                continue
+            reply = compose(answer, ctx, [], None, common.where_to_ask(kb, place, topic))
+            result.answers += 1
+            steps = aspects.resolve("steps", answer, None)
+            if steps.missing:
+                continue
+            result.with_steps += 1
+            if any(n in reply[:reply.index(steps.items[0])] for n in numbers):
+                result.hotline_first.append(f"{place.name if place else '-'}:{answer.id}")
+    return result
+
+
 def main() -> None:
     common.resources.start()
     for mode in ("standard", ELDER):
         print(f"{mode}: {count(common.store(), mode)}")
+        print(f"{mode}: {count_national(common.store(), mode)}")
 
 
 if __name__ == "__main__":

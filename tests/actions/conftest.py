@@ -121,11 +121,13 @@ def wording(key: str) -> str:
 
 def assert_brief_said(brief: str, reply: str) -> None:
     """Every sentence of an elder brief is said; one that names a hotline comes after
-    the national way, when there is one (the phone is the last resort)."""
-    national = common.say("elder.national_part")
+    the first step and the national way, when there are (the phone is the last resort)."""
+    marks = [m for m in (common.say("elder.national_part"), common.say("elder.first_step", step=""))
+             if m in reply]
     for sentence in (s.strip() for s in re.split(r"(?<=[。！？\n])", brief)):
         if not sentence:
             continue
         assert sentence in reply, (sentence, reply)
-        if national in reply and any(n in sentence for n in common.hotline_numbers()):
-            assert reply.index(national) < reply.index(sentence), (sentence, reply)
+        if any(n in sentence for n in common.hotline_numbers()):
+            for mark in marks:
+                assert reply.index(mark) < reply.index(sentence), (mark, sentence, reply)

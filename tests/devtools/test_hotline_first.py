@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from devtools import hotline_first
 
 
@@ -33,3 +35,25 @@ def test_elder_mode_says_the_hotline_after_the_national_way_too(kb):
     result = hotline_first.count(kb, "elder")
     assert result.with_national >= 50
     assert "lianyungang.transfer" not in result.hotline_first
+
+
+@pytest.mark.parametrize("mode", ["standard", "elder"])
+def test_national_answers_give_their_steps_before_the_phone(kb, mode):
+    """Where a place has no entry of its own (or no place is named), the national answer."""
+    result = hotline_first.count_national(kb, mode)
+    assert result.answers >= 30 and result.with_steps >= 25
+    # Complaints: calling 12393 is the way itself, in the answer's first sentence.
+    assert set(result.hotline_first) <= {"-:national.complain"}
+
+
+def test_a_national_gap_said_inside_the_answer_is_counted(kb, monkeypatch):
+    real = hotline_first.lookup
+
+    def gap_in_answer(kb, ctx, topic):
+        answer, national = real(kb, ctx, topic)
+        if answer.gap:
+            answer = dataclasses.replace(answer, answer=answer.answer + answer.gap, gap="")
+        return answer, national
+
+    monkeypatch.setattr(hotline_first, "lookup", gap_in_answer)
+    assert len(hotline_first.count_national(kb).hotline_first) >= 20
