@@ -61,7 +61,7 @@ class Source:
 
     @property
     def short(self) -> str:
-        """"《文件》（文号）章节" — the one-line citation residents see.
+        """"《文件》（文号）章节" — the one-line citation residents see (several: "《甲》、《乙》；章节").
 
         Several documents are separated by "；" in ``document``; each gets its own
         title marks, and a trailing "（…）" (issuer or number) stays outside them.
@@ -78,7 +78,10 @@ class Source:
         doc = "、".join(titles)
         if self.doc_no and self.doc_no not in self.document:
             doc += f"（{self.doc_no}）"
-        return f"{doc}{self.section}" if self.section else doc
+        if not self.section:
+            return doc
+        # After a list of documents, the sections name their own document: keep them apart.
+        return f"{doc}；{self.section}" if len(titles) > 1 else f"{doc}{self.section}"
 
 
 @dataclass(frozen=True)
