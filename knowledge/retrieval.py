@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from knowledge.schema import KEYWORD_GAP
 from textproc import normalize
 
 DICT_DIR = Path(__file__).resolve().parent.parent / "data" / "dict"
@@ -52,13 +53,23 @@ def _normalized(keyword: str) -> str:
     return normalize(keyword)
 
 
+# "没*备案": residents put words inside a phrase ("没办异地备案", "社保卡不小心丢了"), so a
+# keyword's "*" stands for a few characters of the same clause.
+_GAP_PATTERN = r"[^,.!?;:、。，！？；：\s]{0,10}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _gapped(keyword: str) -> re.Pattern:
+    return re.compile(_GAP_PATTERN.join(re.escape(normalize(part)) for part in keyword.split(KEYWORD_GAP)))
+
+
 def matched_keywords(query: str, keywords: Iterable[str]) -> list[str]:
     """The ``keywords`` that occur in ``query``, both normalised (script, width, digits)."""
     return _in(normalize(query), keywords)
 
 
 def _in(q_norm: str, keywords: Iterable[str]) -> list[str]:
-    return [kw for kw in keywords if kw and _normalized(kw) in q_norm]
+    return [kw for kw in keywords if kw and (_gapped(kw).search(q_norm) if KEYWORD_GAP in kw else _normalized(kw) in q_norm)]
 
 
 def warm_up() -> None:

@@ -19,6 +19,8 @@ _WHITESPACE = re.compile(r"\s+")
 # Elderly/voice sentences are split on Chinese and ASCII sentence ends.
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 BRIEF_SENTENCE_MAX = 60
+# In a fact's keywords, "没*备案" matches the two words a few characters apart (retrieval).
+KEYWORD_GAP = "*"
 
 # Follow-up aspect → the entry field that answers it. The first three are the
 # procedure; the last four were added so a follow-up is answered from a source too.
@@ -514,6 +516,9 @@ def read_place_file(
         for other in fact.also_topics:
             if other not in check.topics or other == topic:
                 check.error(item, "also_topics", f"not another known topic: {other!r}")
+        for keyword in fact.keywords:
+            if KEYWORD_GAP in keyword and not all(keyword.split(KEYWORD_GAP)):
+                check.error(item, "keywords", f"{keyword!r}: {KEYWORD_GAP!r} must stand between two words (没*备案)")
         for fld in ("text", "brief"):
             check.honest_numbers(item, fld, getattr(fact, fld), source, plan_title)
             check.own_words(item, fld, getattr(fact, fld))

@@ -47,6 +47,16 @@ async def test_a_resident_treated_without_filing_hears_the_late_filing_rule_firs
     assert data["entry_id"] in {s["entry_id"] for s in data["sources"][1:]}
 
 
+async def test_words_inside_the_phrase_still_call_up_the_rule(action_db, domain, kb):
+    # Residents say "没办异地备案", not the keyword's "没备案".
+    story = "我老家是正宁县的，上个月我妈在西安住院花了两万多，当时没办异地备案，现在回正宁能报多少，要带啥"
+    convo = Conversation()
+    convo.user(story, "ask_remote_care_filing", [entity("city", "正宁县", "正宁")])
+    messages, _ = await convo.run(answer, domain)
+    assert payload(messages)["sources"][0]["entry_id"] == "national.fact.filing_late"
+    assert lines(messages)[0].startswith(lead("")) and "手工报销" in lines(messages)[0]
+
+
 async def test_the_same_story_read_as_manual_reimbursement_leads_with_the_rule_too(action_db, domain, kb):
     # "回来能不能报" is as much 手工报销 as 备案: the rule lists that topic in also_topics.
     convo = Conversation()

@@ -103,6 +103,8 @@ def test_fixture_place_is_valid(tmp_path):
     (lambda d: d["facts"][0].update(brief="很" * 61 + "。"), "brief: sentence longer than 60"),
     (lambda d: d["facts"][0].update(brief="一共有99种。"), "brief: numbers not in the quoted source: 99"),
     (lambda d: d["facts"][0].update(also_topics=[d["facts"][0]["topic"]]), "also_topics: not another known topic"),
+    (lambda d: d["facts"][0].update(keywords=["没*"]), "keywords: '没*': '*' must stand between two words"),
+    (lambda d: d["facts"][0].update(keywords=["没**备案"]), "must stand between two words"),
     # What the plan leaves out is said last, in `gap`, and always with where to ask.
     (lambda d: d["entries"][0].update(answer="规划没有写明缴费标准，请拨打12393。"), "answer: says what the source does not give"),
     (lambda d: d["entries"][0].update(answer="缴费标准规划里没有列出，请拨打12393。"), "move that sentence to `gap`"),
