@@ -72,10 +72,11 @@ def count_national(kb: KnowledgeStore, mode: str = "standard") -> NationalCount:
             reply = compose(answer, ctx, [], None, common.where_to_ask(kb, place, topic))
             result.answers += 1
             steps = aspects.resolve("steps", answer, None)
-            if steps.missing:
+            first = reply.find(steps.items[0]) if not steps.missing else -1
+            if first < 0:
                 continue
             result.with_steps += 1
-            if any(n in reply[:reply.index(steps.items[0])] for n in numbers):
+            if any(n in reply[:first] for n in numbers):
                 result.hotline_first.append(f"{place.name if place else '-'}:{answer.id}")
     return result
 

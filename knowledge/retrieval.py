@@ -69,7 +69,13 @@ def matched_keywords(query: str, keywords: Iterable[str]) -> list[str]:
 
 
 def _in(q_norm: str, keywords: Iterable[str]) -> list[str]:
-    return [kw for kw in keywords if kw and (_gapped(kw).search(q_norm) if KEYWORD_GAP in kw else _normalized(kw) in q_norm)]
+    return [kw for kw in keywords if kw and _occurs(kw, q_norm)]
+
+
+def _occurs(keyword: str, q_norm: str) -> bool:
+    if KEYWORD_GAP in keyword:
+        return _gapped(keyword).search(q_norm) is not None
+    return _normalized(keyword) in q_norm
 
 
 def warm_up() -> None:
