@@ -73,6 +73,12 @@ def service_topics() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
+def related_topics() -> dict[str, tuple[str, ...]]:
+    """Topic → topics offered beside every answer to it (``related`` in topics.yml)."""
+    return {topic: tuple(others) for topic, others in (load_topics().get("related") or {}).items()}
+
+
+@functools.lru_cache(maxsize=1)
 def default_hotline() -> str:
     from hotline.routing import load_routing
 

@@ -108,6 +108,11 @@ def alternatives(intent: dict | None, intent_ranking: list[dict], text: str,
     return [t for t in others if t != name][:ALTERNATIVES]
 
 
+def related(topic: str | None) -> list[str]:
+    """Topics offered beside every answer to ``topic``, however sure the classifier was."""
+    return list(common.related_topics().get(topic or "", ()))
+
+
 def _question_answered(tracker: Tracker, topic: str) -> dict:
     """The message whose answer this is: the latest one, or, when the answer was
     waiting for the place ("您是在哪里参保的？"), the question that asked it."""
@@ -123,7 +128,9 @@ def _question_answered(tracker: Tracker, topic: str) -> dict:
 
 def offer_alternatives(dispatcher: CollectingDispatcher, tracker: Tracker, city: str | None,
                        topic: str | None = None) -> None:
-    """After an unsure answer: "如果我理解错了，您可能想问：…" with a button per topic.
+    """After an answer, a button per topic: the next likeliest ones when the classifier
+    was unsure ("如果我理解错了，您可能想问：…"), and the topics residents mean by the same
+    words ("您可能还想了解：…", ``related``).
 
     ``topic``: the topic answered; an answer to a question that waited for its place
     is judged on that question, not on the message naming the place."""
@@ -132,10 +139,18 @@ def offer_alternatives(dispatcher: CollectingDispatcher, tracker: Tracker, city:
         topics = alternatives(message.get("intent"), message.get("intent_ranking") or [], message.get("text") or "")
     except KnowledgeError:
         return
+    # Related topics beside the answer to a question typed or said about this topic: not
+    # again after a follow-up, nor after a tapped button (one tap back is no news).
+    asked = (message.get("intent") or {}).get("name")
+    typed = asked == (topic or asked) and not (message.get("text") or "").startswith("/")
+    also = [t for t in related(asked) if t not in topics] if typed else []
+    labels = common.service_topics()
     if topics:
-        labels = common.service_topics()
         dispatcher.utter_message(text=say("answer.alternatives", choices=_choices([labels[t] for t in topics])),
-                                 buttons=common.topic_buttons(topics, city=city))
+                                 buttons=common.topic_buttons(topics + also, city=city))
+    elif also:
+        dispatcher.utter_message(text=say("answer.related", choices=_choices([labels[t] for t in also])),
+                                 buttons=common.topic_buttons(also, city=city))
 
 
 def _choices(labels: list[str]) -> str:

@@ -541,6 +541,10 @@ def read_all(content_dir: Path = CONTENT_DIR) -> list[PlaceContent]:
         errors.extend(file_errors)
         if content is not None:
             places.append(content)
+    known = topics.get("topics") or {}
+    for topic, others in (topics.get("related") or {}).items():
+        unknown = [t for t in (topic, *others) if t not in known] + ([topic] if topic in others else [])
+        errors += [f"topics.yml: related: {topic}: not another known topic: {t!r}" for t in unknown]
     foreign = topics.get("foreign_nicknames") or {}
     names: dict[str, str] = {}
     for place in places:

@@ -124,3 +124,57 @@ async def test_on_a_hand_off_topic_the_offer_follows_the_hand_off(action_db, dom
     between = messages[messages.index(answer) + 1:-1]
     assert between and any("12393" in (m.get("text") or "") or "12345" in (m.get("text") or "") for m in between)
     assert [b["title"] for b in offered[0]["buttons"]] == [LABELS["ask_payment_channels"], LABELS["ask_enrolment"]]
+
+
+def _related_messages(messages: list[dict]) -> list[dict]:
+    prefix = say("answer.related", choices="").split("：")[0]
+    return [m for m in messages if (m.get("text") or "").startswith(prefix)]
+
+
+async def test_a_sure_answer_about_enrolment_still_offers_payment_one_tap_away(action_db, domain):
+    """"交医保" is how a resident enrols in 居民医保: the other topic is one tap away."""
+    convo = Conversation(metadata={"city": "开州区"})
+    convo.user("居民医保怎么参保", "ask_enrolment", ranking=ranking(("ask_enrolment", 0.95), ("greet", 0.03)))
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    offered = _related_messages(messages)
+    assert len(offered) == 1 and not _alternative_messages(messages)
+    assert offered[0]["text"] == say("answer.related", choices=LABELS["ask_payment_channels"])
+    assert [b["title"] for b in offered[0]["buttons"]] == [LABELS["ask_payment_channels"]]
+    assert json.loads(offered[0]["buttons"][0]["payload"][len("/ask_payment_channels"):]) == {"city": "开州区"}
+    # A topic with nothing related configured offers nothing when the classifier was sure.
+    other = Conversation(metadata={"city": "开州区"})
+    other.user("门诊慢特病怎么申请", "ask_chronic_disease_outpatient",
+               ranking=ranking(("ask_chronic_disease_outpatient", 0.95)))
+    messages, _ = await other.run(ActionAnswerTopic(), domain)
+    assert not _related_messages(messages) and not _alternative_messages(messages)
+
+
+async def test_an_unsure_answer_adds_the_related_topic_to_its_alternatives_once(action_db, domain):
+    convo = Conversation(metadata={"city": "开州区"})
+    unsure = ranking(("ask_remote_care_filing", 0.5), ("ask_transfer", 0.2), ("ask_enrolment", 0.1))
+    convo.user("去外地看病那个手续咋弄", "ask_remote_care_filing", ranking=unsure)
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    offered = _alternative_messages(messages)
+    assert len(offered) == 1 and not _related_messages(messages)
+    titles = [b["title"] for b in offered[0]["buttons"]]
+    assert titles[-1] == LABELS["ask_cross_region_settlement"] and len(titles) == len(set(titles)) == 3
+
+
+async def test_related_topics_are_not_offered_again_after_a_follow_up_or_a_tapped_button(action_db, domain):
+    from actions.answers import ActionInform
+    from tests.actions.conftest import entity
+
+    convo = Conversation(metadata={"city": "开州区"})
+    convo.user("居民医保怎么参保", "ask_enrolment", ranking=ranking(("ask_enrolment", 0.95)))
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    assert len(_related_messages(messages)) == 1
+    convo.user("需要带什么材料", "inform", entities=[entity("aspect", "materials", "材料")],
+               ranking=ranking(("inform", 0.98)))
+    messages, _ = await convo.run(ActionInform(), domain)
+    assert any((m.get("custom") or {}).get("answer") for m in messages) and not _related_messages(messages)
+    # The button itself: its answer does not offer the way back.
+    tapped = Conversation(metadata={"city": "开州区"})
+    tapped.user('/ask_payment_channels{"city": "开州区"}', "ask_payment_channels",
+                ranking=ranking(("ask_payment_channels", 1.0)))
+    messages, _ = await tapped.run(ActionAnswerTopic(), domain)
+    assert any((m.get("custom") or {}).get("answer") for m in messages) and not _related_messages(messages)

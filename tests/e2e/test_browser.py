@@ -21,12 +21,13 @@ def page(browser, gateway):
 
 
 def ask(page, text: str):
+    """Type a question; the first new bot bubble is its answer (buttons may follow it)."""
     before = page.locator("#log .msg.bot").count()
     page.fill("#text", text)
     page.press("#text", "Enter")
     answer = page.locator("#log .msg.bot").nth(before)
     answer.wait_for(timeout=30000)
-    return page.locator("#log .msg.bot").last
+    return answer
 
 
 def test_real_answer_with_source_then_elder_mode(page):
@@ -36,6 +37,15 @@ def test_real_answer_with_source_then_elder_mode(page):
     expect(standard.locator("p.source").first).to_contain_text("依据：《")
     standard_text = standard.inner_text()
     screenshot(page, "e2e-standard")
+    # After filing, settling the bill is one tap away, answered for the same place.
+    related = page.locator("#log .msg.bot .buttons button", has_text="异地就医直接结算").last
+    expect(related).to_be_visible()
+    before = page.locator("#log .msg.bot").count()
+    related.click()
+    settled = page.locator("#log .msg.bot").nth(before)
+    settled.wait_for(timeout=30000)
+    expect(settled.locator("p.source").first).to_contain_text("依据：")
+    expect(settled).to_contain_text("结算")
 
     page.click("#elder-toggle")
     body_size = page.locator("body").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from knowledge import lexicon
+from knowledge import lexicon, schema
 from knowledge.schema import (
     DOC_NO,
     LIST_FIELDS,
@@ -155,3 +155,15 @@ def test_a_nickname_of_another_city_is_refused(sixth_place):
     with pytest.raises(ContentError) as exc:
         read_all(sixth_place)
     assert "ceshi.yml: place: aliases: '春城' usually names 昆明" in exc.value.errors
+
+
+@pytest.mark.parametrize("related, wrong", [
+    ({"ask_enrolment": ["ask_weather"]}, "'ask_weather'"),
+    ({"ask_enrolment": ["ask_enrolment"]}, "'ask_enrolment'"),
+])
+def test_related_topics_must_be_other_known_topics(sixth_place, monkeypatch, related, wrong):
+    topics = {**schema.load_topics(), "related": related}
+    monkeypatch.setattr(schema, "load_topics", lambda *a, **k: topics)
+    with pytest.raises(ContentError) as exc:
+        read_all(sixth_place)
+    assert f"topics.yml: related: ask_enrolment: not another known topic: {wrong}" in exc.value.errors
