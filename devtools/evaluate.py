@@ -152,15 +152,17 @@ def suggestion_hits(test: TestSet, predictions: Predictions) -> dict | None:
 ALTERNATIVE_THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def answered_or_offered(test: TestSet, predictions: Predictions, below: float | None = None) -> dict | None:
+def answered_or_offered(test: TestSet, predictions: Predictions, below: float | None = None,
+                        with_related: bool = True) -> dict | None:
     """How often the resident gets the right topic: answered, or one tap away.
 
-    Right when the answer's topic is right, when a fallback offers it, or when an
-    answer the classifier was unsure of offers it among the alternatives
-    (``actions.fallback.alternatives``; ``below`` overrides its threshold).
+    Right when the answer's topic is right, when a fallback offers it, when an answer
+    the classifier was unsure of offers it among the alternatives
+    (``actions.fallback.alternatives``; ``below`` overrides its threshold), or when it
+    is a topic every answer to the guessed one offers (``related``, unless switched off).
     """
     try:
-        from actions.fallback import ALTERNATIVES_BELOW, alternatives, suggest_topics
+        from actions.fallback import ALTERNATIVES_BELOW, alternatives, related, suggest_topics
     except ImportError:
         return None
     below = ALTERNATIVES_BELOW if below is None else below
@@ -171,6 +173,7 @@ def answered_or_offered(test: TestSet, predictions: Predictions, below: float | 
             continue
         confidence = next((r.get("confidence") for r in ranking if r.get("name") == guess), 0.0)
         extra = alternatives({"name": guess, "confidence": confidence}, ranking, text, below=below)
+        extra += related(guess) if with_related else []
         offered += bool(extra)
         hits += truth == guess or truth in extra
     n = len(test.texts)
@@ -246,11 +249,13 @@ def render(results: list[dict], train_size: int) -> str:
         if r.get("answered_or_offered"):
             a = r["answered_or_offered"]
             lines += [f"Answered or offered: the right topic was answered, or offered as a button beside an "
-                      f"unsure answer (confidence below {a['threshold']}) or a long message, or after a fallback, for "
+                      f"unsure answer (confidence below {a['threshold']}) or a long message, or after a fallback, "
+                      f"or as a related topic beside its answer (`related` in knowledge/topics.yml), for "
                       f"{a['rate']:.1%} of messages (top-1 accuracy {r['project']['accuracy']:.1%}); "
-                      f"{a['with_alternatives']:.1%} of messages got alternatives beside their answer.", ""]
+                      f"{a['with_alternatives']:.1%} of messages got buttons beside their answer. "
+                      f"Without the related topics: {a['without_related']:.1%}.", ""]
         if r.get("alternatives_sweep"):
-            lines += ["| offer alternatives below | answered or offered | messages with alternatives |",
+            lines += ["| offer alternatives below | answered or offered | messages with buttons beside the answer |",
                       "| --- | --- | --- |"]
             lines += [f"| {a['threshold']} | {a['rate']:.1%} | {a['with_alternatives']:.1%} |" for a in r["alternatives_sweep"]]
             lines.append("")
@@ -314,6 +319,9 @@ def main() -> int:
              "paired": paired(test.intents, project.intents, peer_pred),
              "suggestions": suggestion_hits(test, project),
              "answered_or_offered": answered_or_offered(test, project)}
+        if r["answered_or_offered"]:
+            # The same run without the related topics: what they add on their own.
+            r["answered_or_offered"]["without_related"] = answered_or_offered(test, project, with_related=False)["rate"]
         if metric is None:
             # Only the tuning set shows the threshold sweep the choice was made on.
             r["alternatives_sweep"] = [answered_or_offered(test, project, t) for t in ALTERNATIVE_THRESHOLDS]

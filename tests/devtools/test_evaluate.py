@@ -81,10 +81,13 @@ def test_answered_or_offered_counts_a_right_answer_or_a_right_topic_one_tap_away
         ranked(("ask_enrolment", 0.95), ("ask_transfer", 0.04)),               # sure and wrong
         ranked((FALLBACK, 0.4), ("ask_maternity", 0.3), ("ask_enrolment", 0.2)),  # fallback offers it
     ])
-    result = answered_or_offered(test, predictions, below=0.7)
+    result = answered_or_offered(test, predictions, below=0.7, with_related=False)
     assert result == {"threshold": 0.7, "rate": 0.75, "with_alternatives": 0.25}
     # With alternatives switched off only the right answer and the fallback's offer count.
-    assert answered_or_offered(test, predictions, below=0.0)["rate"] == 0.5
+    assert answered_or_offered(test, predictions, below=0.0, with_related=False)["rate"] == 0.5
+    # Every answer about enrolment offers payment (knowledge/topics.yml `related`), sure or not.
+    assert answered_or_offered(test, predictions, below=0.0) == {
+        "threshold": 0.0, "rate": 0.75, "with_alternatives": 0.75}
 
 
 def test_agreement_with_a_second_annotation_matches_items_by_source_and_ref():
