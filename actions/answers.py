@@ -181,8 +181,10 @@ def compose_lines(
 
     if elder:
         own_lines, national_lines = _elder_lines(own), _elder_lines(supplement)
-        # As in a full answer, the phone comes after the steps and places that can tell.
-        brief, ask = _hotline_last(answer.brief) if own_lines or national_lines else (answer.brief, "")
+        # As in a full answer, the phone comes after the steps and places that can tell,
+        # unless calling is the way itself (a complaint: the entry leaves nothing out).
+        waits = national_lines or (own_lines and answer.gap)
+        brief, ask = _hotline_last(answer.brief) if waits else (answer.brief, "")
         lines.append(brief)
         lines += own_lines
         lines += [f.text for f in facts[:1]]

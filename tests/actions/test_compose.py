@@ -77,7 +77,7 @@ async def test_elder_answer_is_brief_but_names_the_first_step_and_where(shared_k
                            if (after.get("custom") or {}).get("answer"))
         local = kb.answer(topic, place.name)
         case = (place.name, topic, reply)
-        assert_brief_said(local.brief, reply)
+        assert_brief_said(local.brief, reply, local.gap)
         assert source_line(local) in reply, case
         assert say("aspects.steps.short") not in reply, case
         _, step_source, steps = expected_source(kb, topic, place.name, "steps")
@@ -156,6 +156,11 @@ def test_elder_mode_says_the_hotline_after_the_answers_own_first_step():
     # With nothing to say after it, the brief stays as written.
     alone = compose(dataclasses.replace(answer, steps=()), ctx, [], None)
     assert "先在新地方参保。不清楚的，请打12393。" in alone
+    # Where calling is the way itself (a complaint: the entry leaves nothing out), it leads.
+    complaint = _entry(id="national.complain", scope="national", brief="不满意，请打12393。我可以帮您转人工。",
+                       steps=("说明参保地和事情经过",))
+    reply = compose(complaint, ctx, [], None)
+    assert reply.index("不满意，请打12393。") < reply.index("说明参保地和事情经过")
 
 
 async def test_every_gap_is_said_last_in_the_real_answers(shared_kb):
