@@ -181,9 +181,10 @@ def compose_lines(
 
     if elder:
         own_lines, national_lines = _elder_lines(own), _elder_lines(supplement)
-        # As in a full answer, the phone comes after the steps and places that can tell,
-        # unless calling is the way itself (a complaint: the entry leaves nothing out).
-        waits = national_lines or (own_lines and answer.gap)
+        # The brief's hotline sentence is its spoken gap: as in a full answer, it comes after
+        # the steps and places that can tell. An entry that leaves nothing out (a complaint,
+        # where calling is the way itself) keeps its brief as written.
+        waits = answer.gap and (own_lines or national_lines)
         brief, ask = _hotline_last(answer.brief) if waits else (answer.brief, "")
         lines.append(brief)
         lines += own_lines

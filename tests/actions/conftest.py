@@ -120,11 +120,11 @@ def wording(key: str) -> str:
 
 
 def assert_brief_said(brief: str, reply: str, gap: str = "") -> None:
-    """Every sentence of an elder brief is said; one that names a hotline comes after
-    the national way, and after the first step when the entry leaves something out
-    (``gap``): the phone is the last resort."""
-    marks = [m for m in (common.say("elder.national_part"), gap and common.say("elder.first_step", step=""))
-             if m and m in reply]
+    """Every sentence of an elder brief is said; when the entry leaves something out
+    (``gap``), one that names a hotline comes after the first step and the national way:
+    the phone is the last resort."""
+    marks = [m for m in (common.say("elder.national_part"), common.say("elder.first_step", step=""))
+             if gap and m in reply]
     for sentence in (s.strip() for s in re.split(r"(?<=[。！？\n])", brief)):
         if not sentence:
             continue
