@@ -19,7 +19,7 @@ REQUIRED_KEYS = (
     "api.method_not_allowed", "api.internal",
     "voice.asr_not_configured", "voice.asr_failed", "voice.asr_bad_type", "voice.asr_empty",
     "voice.asr_too_large", "voice.tts_text_required", "voice.tts_too_long",
-    "voice.tts_unavailable",
+    "voice.tts_unavailable", "voice.choose",
     "wechat.welcome", "wechat.pending", "wechat.voice_unrecognized", "wechat.unsupported",
     "wechat.options", "wechat.option_separator", "wechat.continued", "wechat.not_configured",
     "api.key_invalid",

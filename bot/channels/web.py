@@ -131,7 +131,7 @@ async def chat(request: web.Request) -> web.Response:
     body = result.to_json()
     if mode == "elder":
         # What the page reads aloud, decided here from the replies' structure.
-        body["speech"] = script(result.replies, app[keys.SETTINGS].tts_max_chars)
+        body["speech"] = script(result.replies, app[keys.SETTINGS].tts_max_chars, wording("voice.choose"))
     cookie = caller.cookie
     if result.forgotten:
         body["new_session"] = True  # the page clears the screen too

@@ -32,19 +32,22 @@ def speakable(text: str) -> str:
     return _UNSPEAKABLE.sub(" ", text).strip()
 
 
-def script(replies: Iterable[dict[str, Any]], limit: int) -> str:
+def script(replies: Iterable[dict[str, Any]], limit: int, choose: str = "") -> str:
     """What elder mode reads aloud from a turn's replies, at most ``limit`` characters.
 
     Decided from the replies' structure: lines that cite a source are on the
     screen and not read out; everything else is read in order, each line a pause.
+    A reply with buttons is followed by ``choose``: the replies say what can be
+    chosen, only the channel knows how (on this page, by tapping).
     """
     spoken = []
     for reply in replies:
-        for line in reply_lines(reply):
-            words = str(line.get("text") or "").strip()
-            if not words or "source" in line:
-                continue
-            spoken.append(words if words[-1] in _PAUSE_MARKS else words + "。")
+        lines = [str(line.get("text") or "").strip() for line in reply_lines(reply) if "source" not in line]
+        if reply.get("buttons") and choose:
+            lines.append(choose)
+        for words in lines:
+            if words:
+                spoken.append(words if words[-1] in _PAUSE_MARKS else words + "。")
     text, _ = cap_length(speakable("".join(spoken)), limit)
     return text
 

@@ -113,6 +113,22 @@ def test_the_reading_script_fits_the_synthesiser():
     assert 0 < len(spoken) <= 120 and spoken.startswith("第一句话")
 
 
+def test_the_reading_script_says_how_to_choose_after_a_reply_with_buttons():
+    replies, _ = convert(stub_rasa.answer("按钮", {"mode": "elder"}))
+    assert script(replies, limit=200, choose="点屏幕上的按钮就行。") == "请选择：点屏幕上的按钮就行。"
+    plain, _ = convert(stub_rasa.answer("你好", {"mode": "elder"}))
+    assert "点屏幕" not in script(plain, limit=200, choose="点屏幕上的按钮就行。")
+
+
+async def test_elder_chat_reads_how_to_choose_only_where_there_are_buttons(client, rasa_stub):
+    choose = client.app[keys.WORDING]("voice.choose")
+    with_buttons = await (await client.post("/api/chat", json={"text": "按钮", "mode": "elder"})).json()
+    assert with_buttons["replies"][0]["buttons"] and with_buttons["speech"].endswith(choose)
+    assert choose not in with_buttons["replies"][0]["text"]  # the page shows buttons, not the words
+    plain = await (await client.post("/api/chat", json={"text": "怎么缴费", "mode": "elder"})).json()
+    assert choose not in plain["speech"]
+
+
 async def test_elder_chat_says_what_to_read_aloud(client, rasa_stub):
     elder = await (await client.post("/api/chat", json={"text": "怎么缴费", "mode": "elder"})).json()
     assert elder["speech"].startswith("居民医保一般每年集中缴费一次")
