@@ -9,7 +9,6 @@ comes last; an aspect no source gives is named as missing, with where to ask.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -45,9 +44,6 @@ class Cite:
     text: str
     entry: Union[Answer, FactHit]
 
-
-# A sentence of a brief with what ends it (briefs put one sentence a line, or run on).
-_BRIEF_SENTENCE = re.compile(r"[^。！？\n]*(?:[。！？]\n?|\n|$)")
 
 # A reply as the actions build it: plain lines and citation lines, in order.
 Line = Union[str, Cite]
@@ -181,12 +177,7 @@ def compose_lines(
 
     if elder:
         own_lines, national_lines = _elder_lines(own), _elder_lines(supplement)
-        # The brief's hotline sentence is its spoken gap: as in a full answer, it comes after
-        # the steps and places that can tell. An entry that leaves nothing out (a complaint,
-        # where calling is the way itself) keeps its brief as written.
-        waits = answer.gap and (own_lines or national_lines)
-        brief, ask = _hotline_last(answer.brief) if waits else (answer.brief, "")
-        lines.append(brief)
+        lines.append(answer.brief)
         lines += own_lines
         lines += [f.text for f in facts[:1]]
         lines.append(_cite(answer, elder=True))
@@ -194,8 +185,10 @@ def compose_lines(
             lines.append(say("elder.national_part"))
             lines += national_lines
             lines.append(_cite(national, elder=True))
-        if ask:
-            lines.append(ask)
+        # As in a full answer, what the brief leaves out (and the hotline) comes after
+        # the steps and places that can tell.
+        if answer.brief_gap:
+            lines.append(answer.brief_gap)
         lines += _hint(offered)
         return lines
 
@@ -220,17 +213,6 @@ def compose_lines(
         lines.append(say("answer.missing", labels=labels, where=where))
     lines += _hint(offered)
     return lines
-
-
-def _hotline_last(brief: str) -> tuple[str, str]:
-    """A brief without its sentences that send the resident to a hotline, and those sentences."""
-    numbers = common.hotline_numbers()
-    sentences = [s for s in _BRIEF_SENTENCE.findall(brief) if s.strip()]
-    ask = [s for s in sentences if any(n in s for n in numbers)]
-    if not ask or len(ask) == len(sentences):
-        return brief, ""
-    keep = "".join(s for s in sentences if s not in ask)
-    return keep.strip(), "".join(ask).strip()
 
 
 def _hint(parts: list[Part]) -> list[str]:

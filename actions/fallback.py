@@ -55,7 +55,7 @@ def _topic_docs() -> tuple[_TopicDoc, ...]:
     for place in content:
         for entry in place.entries:
             if entry.topic in texts:
-                texts[entry.topic] += [entry.title, entry.answer, entry.gap, entry.brief]
+                texts[entry.topic] += [entry.title, entry.answer, entry.gap, entry.brief, entry.brief_gap]
                 titles[entry.topic].add(entry.title)
     return tuple(_TopicDoc(t, " ".join(texts[t]), tuple(sorted(titles[t]))) for t in labels)
 

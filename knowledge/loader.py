@@ -59,7 +59,7 @@ def _source_columns(item: EntryData | FactData) -> dict:
 def _entry_columns(place_id: str, e: EntryData) -> dict:
     return {
         "place_id": place_id, "topic": e.topic, "title": e.title, "answer": e.answer,
-        "brief": e.brief, "gap": e.gap, "applies_to": list(e.applies_to), "handoff": e.handoff,
+        "brief": e.brief, "gap": e.gap, "brief_gap": e.brief_gap, "applies_to": list(e.applies_to), "handoff": e.handoff,
         **{fld: list(getattr(e, fld)) for fld in LIST_FIELDS}, **_source_columns(e),
     }
 

@@ -45,6 +45,7 @@ class Entry(_Sourced, Base):
     answer = Column(Text, nullable=False)
     brief = Column(Text, nullable=False)
     gap = Column(Text, nullable=False, default="")
+    brief_gap = Column(Text, nullable=False, default="")
     steps = Column(JSON, nullable=False, default=list)
     channels = Column(JSON, nullable=False, default=list)
     materials = Column(JSON, nullable=False, default=list)

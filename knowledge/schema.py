@@ -108,6 +108,9 @@ class EntryData:
     # ``answer`` so the reply can say it last, after the national procedure that
     # fills part of the gap, instead of sending the resident to the phone first.
     gap: str = ""
+    # The brief's own gap, spoken last in elder mode as ``gap`` is said last in a full
+    # answer. An entry with a gap keeps its hotline sentences here, not in ``brief``.
+    brief_gap: str = ""
 
 
 @dataclass(frozen=True)
@@ -402,11 +405,11 @@ def _items(check: _Checker, raw: dict, section: str, seen: set[str], plan_title:
         yield item, raw_item, topic, check.source(raw_item, item, plan_title, plan_text)
 
 
-def _check_brief(check: _Checker, item: str, brief: str) -> None:
+def _check_brief(check: _Checker, item: str, brief: str, fld: str = "brief") -> None:
     """A brief is read aloud to elderly residents: one short sentence at a time."""
     for sentence in _SENTENCE_END.split(brief):
         if len(sentence.strip()) > BRIEF_SENTENCE_MAX:
-            check.error(item, "brief", f"sentence longer than {BRIEF_SENTENCE_MAX} characters: {sentence.strip()[:20]}…")
+            check.error(item, fld, f"sentence longer than {BRIEF_SENTENCE_MAX} characters: {sentence.strip()[:20]}…")
 
 
 def _check_gap(check: _Checker, item: str, entry: EntryData) -> None:
@@ -420,6 +423,14 @@ def _check_gap(check: _Checker, item: str, entry: EntryData) -> None:
     # A gap may be read or copied apart from the lines above it (staff copy answers).
     if any(word in entry.gap for word in ("上面", "以上", "上述")):
         check.error(item, "gap", "must read on its own, without pointing at the lines above it")
+    # Without a gap, calling is the way itself (a complaint): the brief says it in place.
+    if entry.brief_gap and not entry.gap:
+        check.error(item, "brief_gap", "needs a `gap`: without one, say the hotline in `brief`")
+    if entry.brief_gap and not any(number in entry.brief_gap for number in check.hotline_numbers):
+        check.error(item, "brief_gap", "must say where to ask (a hotline number)")
+    if entry.gap and any(number in entry.brief for number in check.hotline_numbers):
+        check.error(item, "brief", "names a hotline although the entry has a gap: "
+                                   "move that sentence to `brief_gap`, which elder mode says last")
 
 
 def read_place_file(
@@ -482,6 +493,7 @@ def read_place_file(
             answer=check.text(raw_item, item, "answer"),
             brief=check.text(raw_item, item, "brief"),
             gap=check.text(raw_item, item, "gap", required=False),
+            brief_gap=check.text(raw_item, item, "brief_gap", required=False),
             applies_to=check.text_list(raw_item, item, "applies_to"),
             handoff=bool(raw_item.get("handoff", False)),
             source=source,
@@ -492,7 +504,7 @@ def read_place_file(
                 check.error(item, "applies_to", f"unknown person type {person!r}")
         # Every text a resident may see is checked: numbers against the source,
         # tense against today, platform names against the allow-list.
-        for fld in ("title", "answer", "brief", "gap"):
+        for fld in ("title", "answer", "brief", "gap", "brief_gap"):
             check.honest_numbers(item, fld, getattr(entry, fld), source, plan_title)
             check.own_words(item, fld, getattr(entry, fld))
         _check_gap(check, item, entry)
@@ -501,6 +513,7 @@ def read_place_file(
                 check.honest_numbers(item, f"{fld}[{n}]", line, source, plan_title)
                 check.own_words(item, f"{fld}[{n}]", line)
         _check_brief(check, item, entry.brief)
+        _check_brief(check, item, entry.brief_gap, "brief_gap")
         content.entries.append(entry)
 
     for item, raw_item, topic, source in _items(check, raw, "facts", seen, plan_title, plan_text):

@@ -81,7 +81,7 @@ def _source(row) -> SourceRef:
 def _answer(row: Entry, place: str, scope: str) -> Answer:
     return Answer(
         id=row.id, topic=row.topic, place=place, scope=scope, title=row.title,
-        answer=row.answer, brief=row.brief, gap=row.gap or "",
+        answer=row.answer, brief=row.brief, gap=row.gap or "", brief_gap=row.brief_gap or "",
         applies_to=tuple(row.applies_to or ()), handoff=bool(row.handoff),
         source=_source(row),
         **{fld: tuple(getattr(row, fld) or ()) for fld in LIST_FIELDS},

@@ -119,16 +119,17 @@ def wording(key: str) -> str:
     return node
 
 
-def assert_brief_said(brief: str, reply: str, gap: str = "") -> None:
-    """Every sentence of an elder brief is said; when the entry leaves something out
-    (``gap``), one that names a hotline comes after the first step and the national way:
+def assert_brief_said(entry, reply: str) -> None:
+    """Every sentence of an entry's elder brief is said; what it leaves out and where to
+    ask (``brief_gap``) comes after the brief, the first step and the national way:
     the phone is the last resort."""
     marks = [m for m in (common.say("elder.national_part"), common.say("elder.first_step", step=""))
-             if gap and m in reply]
-    for sentence in (s.strip() for s in re.split(r"(?<=[。！？\n])", brief)):
-        if not sentence:
-            continue
-        assert sentence in reply, (sentence, reply)
-        if any(n in sentence for n in common.hotline_numbers()):
-            for mark in marks:
-                assert reply.index(mark) < reply.index(sentence), (mark, sentence, reply)
+             if m in reply]
+    for sentence in (s.strip() for s in re.split(r"(?<=[。！？\n])", entry.brief)):
+        if sentence:
+            assert sentence in reply, (sentence, reply)
+    if entry.brief_gap:
+        ask = reply.rindex(entry.brief_gap)
+        assert reply.index(entry.brief) < ask, (entry.brief_gap, reply)
+        for mark in marks:
+            assert reply.index(mark) < ask, (mark, entry.brief_gap, reply)

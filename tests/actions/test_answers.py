@@ -52,7 +52,7 @@ async def test_elder_mode_uses_the_brief_variant(action_db, domain, kb):
     messages, _ = await convo.run(answer, domain)
     expected = kb.answer("ask_remote_care_filing", "长春市")
     reply = texts(messages)
-    assert_brief_said(expected.brief, reply, expected.gap)
+    assert_brief_said(expected, reply)
     assert expected.answer not in reply and "办理步骤：" not in reply
     # The brief's "拿不准的，可以打12393问" waits until the national way has been said.
     assert reply.index(common.say("elder.national_part")) < reply.index("拿不准的，可以打12393问。")

@@ -77,7 +77,7 @@ async def test_elder_answer_is_brief_but_names_the_first_step_and_where(shared_k
                            if (after.get("custom") or {}).get("answer"))
         local = kb.answer(topic, place.name)
         case = (place.name, topic, reply)
-        assert_brief_said(local.brief, reply, local.gap)
+        assert_brief_said(local, reply)
         assert source_line(local) in reply, case
         assert say("aspects.steps.short") not in reply, case
         _, step_source, steps = expected_source(kb, topic, place.name, "steps")
@@ -147,15 +147,17 @@ def test_what_the_plan_leaves_out_comes_after_the_national_procedure():
 
 def test_elder_mode_says_the_hotline_after_the_answers_own_first_step():
     """A national answer where the place has none: "请打12393" after what to do first."""
-    answer = _entry(id="national.transfer", scope="national", brief="先在新地方参保。不清楚的，请打12393。",
-                    steps=("在转入地参保", "申请转移"), gap="当地的具体要求，请拨打12393。")
+    answer = _entry(id="national.transfer", scope="national", brief="先在新地方参保。",
+                    brief_gap="不清楚的，请打12393。", steps=("在转入地参保", "申请转移"),
+                    gap="当地的具体要求，请拨打12393。")
     ctx = Context(place=None, place_text=None, mode="elder", channel="web", person_type=None, text="")
     reply = compose(answer, ctx, [], None)
     assert reply.index("先在新地方参保。") < reply.index("在转入地参保") < reply.index("不清楚的，请打12393。")
     assert reply.index(say("elder.source_line", source=answer.source.short)) < reply.index("不清楚的，请打12393。")
-    # With nothing to say after it, the brief stays as written.
-    alone = compose(dataclasses.replace(answer, steps=()), ctx, [], None)
-    assert "先在新地方参保。不清楚的，请打12393。" in alone
+    # With no steps to say, the brief's gap still comes last, as a full answer's gap does.
+    alone = compose(dataclasses.replace(answer, steps=()), ctx, [], None).split("\n")
+    assert alone[-1] == "不清楚的，请打12393。" and alone.index("先在新地方参保。") < len(alone) - 2
+    assert answer.gap not in "\n".join(alone)  # elder mode says the brief's own words
     # Where calling is the way itself (a complaint: the entry leaves nothing out), it leads.
     complaint = _entry(id="national.complain", scope="national", brief="不满意，请打12393。我可以帮您转人工。",
                        steps=("说明参保地和事情经过",))

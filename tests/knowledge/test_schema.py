@@ -112,6 +112,14 @@ def test_fixture_place_is_valid(tmp_path):
     (lambda d: d["entries"][0].update(gap="规划没有写明缴费标准。"), "gap: must say where to ask"),
     (lambda d: d["entries"][0].update(gap="规划没有写明这99种病，请拨打12393。"), "gap: numbers not in the quoted source: 99"),
     (lambda d: d["entries"][0].update(gap="上面是全国的办法；本地的规划没有写明，请拨打12393。"), "gap: must read on its own"),
+    # Elder mode says the brief's gap last: it is data, like `gap`, with the same duties.
+    (lambda d: d["entries"][1].update(brief="2020年，居民慢特病有40种。现在的目录请问12393。"),
+     "brief: names a hotline although the entry has a gap"),
+    (lambda d: d["entries"][0].update(brief_gap="拿不准的，可以打12393问。"), "brief_gap: needs a `gap`"),
+    (lambda d: d["entries"][1].update(brief_gap="现在的目录请问医保部门。"), "brief_gap: must say where to ask"),
+    (lambda d: d["entries"][1].update(brief_gap="现在的目录请问12393，" + "也可以到窗口问" * 10 + "。"),
+     "brief_gap: sentence longer than"),
+    (lambda d: d["entries"][1].update(brief_gap="现在的99种病请问12393。"), "brief_gap: numbers not in the quoted source: 99"),
 ])
 def test_dishonest_or_broken_content_is_refused(tmp_path, mutate, expected):
     doc = _fixture_doc()
