@@ -431,6 +431,10 @@ def _check_gap(check: _Checker, item: str, entry: EntryData) -> None:
     if entry.gap and any(number in entry.brief for number in check.hotline_numbers):
         check.error(item, "brief", "names a hotline although the entry has a gap: "
                                    "move that sentence to `brief_gap`, which elder mode says last")
+    found = UNSTATED.search(entry.brief)
+    if found:
+        check.error(item, "brief", f"says what the source does not give ({found.group(0)!r}): "
+                                   "move that sentence to `brief_gap`, which elder mode says last")
 
 
 def read_place_file(

@@ -9,7 +9,7 @@ import pytest
 from actions import common
 from actions.answers import ActionAnswerTopic, ActionInform, compose
 from actions.common import Context, say
-from knowledge.schema import Source
+from knowledge.schema import UNSTATED, Source
 from knowledge.store import Answer
 from tests.actions.conftest import KEY_TOPICS, Conversation, assert_brief_said, entity
 from tests.actions.test_aspects import QUESTIONS, expected_source, texts
@@ -183,6 +183,28 @@ async def test_every_gap_is_said_last_in_the_real_answers(shared_kb):
             assert reply.rindex("依据：") < reply.index(entry.gap), case
             said += 1
     assert said >= 80 and national >= 10
+
+
+async def test_elder_answers_say_what_the_plan_leaves_out_after_every_citation(shared_kb):
+    """"现在怎么备案、带什么材料，规划没写" before "第一步…" told an elder there is no way:
+    in elder mode too, the gap and where to ask come after what can be told."""
+    kb = shared_kb
+    said = 0
+    for place in kb.places():
+        for entry in kb.entries_for_place(place.name):
+            if not entry.gap:
+                continue
+            convo = Conversation(metadata={"city": place.name, "mode": "elder"})
+            convo.user("请问一下", entry.topic)
+            reply = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+            lines = reply.split("\n")
+            last_source = max(i for i, line in enumerate(lines) if line.startswith(say("elder.source_line", source="")))
+            told_missing = [i for i, line in enumerate(lines) if UNSTATED.search(line)]
+            if entry.brief_gap:
+                told_missing.append(lines.index(entry.brief_gap.split("\n")[0]))
+            assert all(i > last_source for i in told_missing), (entry.id, reply)
+            said += bool(told_missing)
+    assert said >= 80
 
 
 async def test_place_and_question_in_one_message_answers_that_question_there(shared_kb):

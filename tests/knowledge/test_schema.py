@@ -115,6 +115,8 @@ def test_fixture_place_is_valid(tmp_path):
     # Elder mode says the brief's gap last: it is data, like `gap`, with the same duties.
     (lambda d: d["entries"][1].update(brief="2020年，居民慢特病有40种。现在的目录请问12393。"),
      "brief: names a hotline although the entry has a gap"),
+    (lambda d: d["entries"][1].update(brief="2020年，居民慢特病有40种。现在有哪些病，规划没写。"),
+     "brief: says what the source does not give"),
     (lambda d: d["entries"][0].update(brief_gap="拿不准的，可以打12393问。"), "brief_gap: needs a `gap`"),
     (lambda d: d["entries"][1].update(brief_gap="现在的目录请问医保部门。"), "brief_gap: must say where to ask"),
     (lambda d: d["entries"][1].update(brief_gap="现在的目录请问12393，" + "也可以到窗口问" * 10 + "。"),
