@@ -7,6 +7,7 @@ import yaml
 from actions.answers import ActionAnswerTopic
 from tests.actions.conftest import NATIONAL_HOTLINE, ROOT, Conversation, entity, wording
 from tests.actions.test_answers import texts
+from tests.yaml_text import strings
 
 
 def test_the_default_hotline_is_the_national_medical_insurance_line():
@@ -35,20 +36,9 @@ async def test_plan_figures_end_with_the_caveat_naming_the_hotline(shared_kb, do
     assert caveat in reply.splitlines() and caveat.endswith("现行标准请咨询12393。")
 
 
-def _strings(node):
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-    elif isinstance(node, str):
-        yield node
-
-
 def test_the_wording_with_choices_leaves_how_to_choose_to_the_channel():
     """The web page shows buttons to tap, WeChat lists replies to type, the elder page
     reads out where to tap: an action's line saying "点下面的按钮" is wrong on WeChat."""
     data = yaml.safe_load((ROOT / "knowledge" / "wording" / "actions.yml").read_text(encoding="utf-8"))
-    told = [s for s in _strings(data) if "按钮" in s or "点下面" in s]
+    told = [s for s in strings(data) if "按钮" in s or "点下面" in s]
     assert told == []

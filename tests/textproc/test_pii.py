@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.textproc.spellings import KEPT, PERSONAL
+from tests.yaml_text import strings
 from textproc import mask_pii
 from textproc.pii import MASKS
 
@@ -73,16 +74,6 @@ def test_findings_count_kinds_never_numbers() -> None:
 
 def test_every_answer_in_the_content_is_left_alone() -> None:
     """Tickets store bot answers too: no figure of the real content may be masked."""
-    def strings(node):
-        if isinstance(node, str):
-            yield node
-        elif isinstance(node, dict):
-            for value in node.values():
-                yield from strings(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from strings(value)
-
     files = sorted((ROOT / "knowledge").rglob("*.yml")) + [ROOT / "domain.yml"]
     texts = [s for f in files for s in strings(yaml.safe_load(f.read_text(encoding="utf-8")))]
     texts += [line for f in sorted((ROOT / "knowledge" / "sources").glob("*.txt"))
