@@ -249,9 +249,11 @@ def aspect_reply(
         label = say(f"aspects.{aspect}.label")
         return [say("follow_up.missing", title=title, label=label, where=where)], None
 
-    if part.source is not answer and place:
+    # "下一步" goes on with a procedure whose source was named when it began: said
+    # again before every step, the note buries the step an elder is listening for.
+    if aspect != "next_step" and part.source is not answer and place:
         lines.append(say("follow_up.national_for_place", place=place))
-    elif answer.scope == "national" and aspect != "next_step":
+    elif aspect != "next_step" and answer.scope == "national":
         lines.append(say("answer.national_note_brief"))
     position: int | None = None
     if aspect == "steps" and ctx.mode != ELDER:

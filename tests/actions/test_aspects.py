@@ -152,6 +152,9 @@ async def test_next_step_reads_the_steps_one_at_a_time(shared_kb):
                 convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
                 messages, _ = await convo.run(ActionInform(), {})
                 assert say("elder.step", n=n, step=step) in texts(messages), (place.name, topic)
+                # Whose procedure it is was said with the first step; the source line stays.
+                assert texts(messages).startswith(say("elder.step", n=n, step=step)), texts(messages)
+                assert say("answer.source_line", source=source.source.short) in texts(messages)
             convo.user("下一步", "inform", [entity("aspect", "next_step", "下一步")])
             messages, _ = await convo.run(ActionInform(), {})
             assert texts(messages) == say("elder.last_step")
