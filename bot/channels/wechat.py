@@ -6,6 +6,10 @@ time) and its reply stored, a retry gets the same reply, and when Rasa is slow
 the resident gets "正在为您查询…" at once and the answer follows through the
 customer-service message API.
 
+WeChat has no buttons: a reply's choices are listed as "您可以回复：A｜B", and a
+message that is one of them, typed or said, is sent on as that button's payload
+(which carries the place and the detail asked about), as a tap on the web page is.
+
 The openid is a personal identifier: past verification it is replaced by a keyed
 pseudonym (:class:`bot.identity.Pseudonyms`) for Rasa, the key-value store and
 logs. The raw openid lives only in memory, in the task that sends a late answer.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -32,6 +37,7 @@ from bot.chat import ChatPipeline, ChatResult, reply_lines, sender_tag
 from bot.identity import Pseudonyms
 from bot.wording import Wording
 from settings import GatewaySettings
+from textproc import normalize
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,8 @@ MAX_TEXT_BYTES = 2000
 # Long enough to outlive WeChat's retries (3 × 5 s) with room to spare.
 DEDUP_TTL = 300
 SUBSCRIBE_EVENTS = {"subscribe", "subscribe_scan"}
+# How long a reply's choices can be answered by typing one of them back.
+OFFER_TTL = 1800
 
 
 class Rejected(Exception):
@@ -81,6 +89,20 @@ def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
     if current:
         parts.append(current)
     return parts or [""]
+
+
+def choice_key(text: str) -> str:
+    """A choice as residents may type or say it back: script, width, spaces and
+    punctuation aside ("零星手工报销。" is the choice "零星（手工）报销")."""
+    return re.sub(r"[\W_]+", "", normalize(text)).lower()
+
+
+def offered_choices(result: ChatResult) -> dict[str, str]:
+    """The choices a rendered reply lists, by :func:`choice_key` of their titles."""
+    if result.degraded or result.forgotten:
+        return {}
+    return {choice_key(b["title"]): b["payload"]
+            for reply in result.replies for b in reply.get("buttons") or [] if choice_key(b["title"])}
 
 
 def render_result(result: ChatResult, wording: Wording) -> str:
@@ -262,9 +284,24 @@ class WeChatChannel:
             return await self._chat(message, heard, "elder", started)
         return self.wording("wechat.unsupported")
 
+    async def _chosen(self, sender: str, text: str) -> str:
+        """The payload of the choice ``text`` names among the last reply's, else ``text``."""
+        stored = await self.store.get(f"wx:offer:{sender}")
+        choices = json.loads(stored) if stored else {}
+        return choices.get(choice_key(text)) or text
+
+    async def _remember_choices(self, sender: str, result: ChatResult) -> None:
+        key = f"wx:offer:{sender}"
+        choices = offered_choices(result)
+        if choices:
+            await self.store.set(key, json.dumps(choices, ensure_ascii=False), ttl=OFFER_TTL)
+        else:  # the choices of an older reply no longer fit the conversation
+            await self.store.delete(key)
+
     async def _chat(self, message: Any, text: str, mode: str, started: float) -> str:
         openid = message.source  # kept in memory only, to send a late answer
         sender = self._sender(message)
+        text = await self._chosen(sender, text)
         task = asyncio.ensure_future(self.pipeline.handle(
             sender, text, city=self.settings.wechat_city, mode=mode, channel="wechat"))
         remaining = self.settings.wechat_reply_budget - (time.monotonic() - started)
@@ -274,6 +311,7 @@ class WeChatChannel:
             log.info("wechat %s: slow answer, replying later", sender_tag(sender))
             self._later(self._deliver_when_done(openid, sender, task))
             return self.wording("wechat.pending")
+        await self._remember_choices(sender, result)
         parts = split_text(render_result(result, self.wording))
         if len(parts) > 1:
             self._later(self._deliver(openid, sender, parts[1:], continued=True))
@@ -290,6 +328,7 @@ class WeChatChannel:
         except Exception:  # the pipeline does not raise for Rasa trouble; anything else is a bug
             log.exception("wechat %s: chat failed", sender_tag(sender))
             result = self.pipeline.unavailable()
+        await self._remember_choices(sender, result)
         await self._deliver(openid, sender, split_text(render_result(result, self.wording)))
 
     async def _deliver(self, openid: str, sender: str, parts: list[str], continued: bool = False) -> None:

@@ -211,6 +211,29 @@ async def test_voice_uses_recognition_in_elder_mode(wx, rasa_stub):
     assert len(state.requests) == 1
 
 
+async def test_a_choice_typed_or_said_back_is_sent_as_its_button(wx, rasa_stub):
+    """WeChat lists a reply's choices ("您可以回复：连云港市"): answering with one is a
+    tap on it, its payload carrying the place; anything else is the resident's words."""
+    _, state = rasa_stub
+    payload = '/inform{"city": "连云港市"}'
+    offered = await wx.post("/wechat", params=signed_query(), data=text_xml("按钮", 701))
+    assert "您可以回复：连云港市" in reply_content(await offered.text())
+    await wx.post("/wechat", params=signed_query(), data=text_xml(" 連雲港市。", 702))
+    assert state.requests[-1]["message"] == payload
+    said = "<MediaId><![CDATA[m9]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[连云港市。]]></Recognition>"
+    await wx.post("/wechat", params=signed_query(), data=text_xml("按钮", 703))
+    await wx.post("/wechat", params=signed_query(), data=text_xml("", 704, "voice", said))
+    assert state.requests[-1]["message"] == payload
+    await wx.post("/wechat", params=signed_query(), data=text_xml("按钮", 705))
+    await wx.post("/wechat", params=signed_query(), data=text_xml("连云港市怎么备案", 706))
+    assert state.requests[-1]["message"] == "连云港市怎么备案"
+    # A reply without choices ends the offer: the name is then just the resident's words.
+    await wx.post("/wechat", params=signed_query(), data=text_xml("按钮", 707))
+    await wx.post("/wechat", params=signed_query(), data=text_xml("你好", 708))
+    await wx.post("/wechat", params=signed_query(), data=text_xml("连云港市", 709))
+    assert state.requests[-1]["message"] == "连云港市"
+
+
 async def test_subscribe_welcome_once_and_other_types_explained(wx, rasa_stub):
     created = int(time.time())
     first = await wx.post("/wechat", params=signed_query(), data=event_xml("subscribe", created))
@@ -246,6 +269,20 @@ async def test_slow_rasa_replies_pending_then_sends_customer_service_message(wx,
     assert sent["touser"] == OPENID and sent["msgtype"] == "text"
     assert "依据：" in sent["text"]["content"] and sent["access_token"] == "TOKEN1"
     assert len(state.requests) == 1
+
+
+async def test_choices_sent_late_can_be_typed_back_too(wx, rasa_stub, wechat_api):
+    _, state = rasa_stub
+    state.delay = 1.3  # the answer comes through the customer-service API
+    resp = await wx.post("/wechat", params=signed_query(), data=text_xml("慢慢来，给我按钮", 801))
+    assert "正在为您查询" in reply_content(await resp.text())
+    for _ in range(50):
+        if wechat_api.sent:
+            break
+        await asyncio.sleep(0.1)
+    assert "您可以回复：连云港市" in wechat_api.sent[0]["text"]["content"]
+    await wx.post("/wechat", params=signed_query(), data=text_xml("连云港市", 802))
+    assert state.requests[-1]["message"] == '/inform{"city": "连云港市"}'
 
 
 async def test_access_token_is_cached_and_refreshed_when_rejected(wx, wechat_api):
