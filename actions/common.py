@@ -248,16 +248,27 @@ def resident_words(tracker: Tracker, intent: str | None = None) -> str:
     return ""
 
 
-def recent_transcript(tracker: Tracker, limit: int = 12) -> list[dict[str, str]]:
-    """The last user and bot messages, oldest first, for a hand-off ticket."""
-    lines: list[dict[str, str]] = []
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind in ("user", "bot") and event.get("text"):
-            lines.append({"from": "resident" if kind == "user" else "bot", "text": event["text"]})
-            if len(lines) >= limit:
-                break
-    return list(reversed(lines))
+def recent_transcript(tracker: Tracker, limit: int = 12) -> list[dict[str, Any]]:
+    """The last user and bot messages, oldest first, for a hand-off ticket.
+
+    A tapped button (or, on WeChat, a listed choice typed back) reaches Rasa as its
+    payload ("/request_human"); staff read the button's title instead, marked
+    ``chose``, as the resident saw it.
+    """
+    lines: list[dict[str, Any]] = []
+    offered: dict[str, str] = {}
+    for event in tracker.events:
+        kind, text = event.get("event"), event.get("text")
+        if kind == "bot":  # the page keeps older buttons tappable: remember them all
+            buttons = (event.get("data") or {}).get("buttons") or []
+            offered.update({b.get("payload"): b.get("title") for b in buttons if isinstance(b, dict)})
+        if kind not in ("user", "bot") or not text:
+            continue
+        if kind == "user" and offered.get(text):
+            lines.append({"from": "resident", "text": offered[text], "chose": True})
+        else:
+            lines.append({"from": "resident" if kind == "user" else "bot", "text": text})
+    return lines[-limit:]
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:

@@ -54,8 +54,8 @@ def hand_off(
         if reason in ("fallback", "no_answer", "request_human"):
             tickets.record_unanswered(
                 common.resources.sessions, place=place.name if place else None, topic=topic,
-                text=(common.resident_words(tracker, "nlu_fallback") if reason == "fallback"
-                      else ctx.text if ctx else ""),
+                # A tapped "转人工" is not the question: the words before it are.
+                text=common.resident_words(tracker, "nlu_fallback" if reason == "fallback" else None),
                 reason="fallback" if reason == "fallback" else "handoff", sender=tracker.sender_id,
             )
     except (SQLAlchemyError, KnowledgeError):

@@ -232,7 +232,8 @@ def create_ticket(
     hand-off updates that ticket (same code, newest transcript, ``updated_at``) and
     keeps its place in the queue, so rotating hand-offs cannot flood it.
 
-    ``transcript`` is a list of ``{"from": "resident"|"bot", "text": …}`` in order;
+    ``transcript`` is a list of ``{"from": "resident"|"bot", "text": …}`` in order
+    (``"chose": true`` on a resident line that is a button's title they chose);
     only the last :data:`TRANSCRIPT_LIMIT` are kept. Raises ``ValueError`` for an
     unknown ``reason`` and SQLAlchemy errors when the database is down.
     """

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from actions.answers import ActionAnswerTopic
 from actions.common import resources, say
 from actions.dialogue import ActionRepeat
+from actions.fallback import ActionFallback
 from actions.handoff import ActionHandoff
 from hotline import tickets
 from hotline.models import Ticket, Unanswered
@@ -155,3 +156,21 @@ async def test_a_malformed_promise_setting_still_gives_the_hotline(action_db, do
     reply = texts(messages)
     assert "12393" in reply and say("handoff.no_ticket") in reply
     assert say("handoff.callback") not in reply and "刚才的对话" not in reply
+
+
+async def test_a_tapped_button_reads_as_its_title_for_staff(action_db, domain):
+    """"转人工" tapped under an answer reaches Rasa as "/request_human": the ticket shows
+    staff what the resident chose, and the unanswered log keeps the question itself."""
+    convo = Conversation(metadata={"channel": "web", "city": "正宁县"})
+    convo.user("我那个卡的事情咋整", "nlu_fallback")
+    offered, _ = await convo.run(ActionFallback(), domain)
+    assert any(b["payload"] == "/request_human" for m in offered for b in m.get("buttons") or [])
+    convo.user("/request_human", "request_human")
+    messages, _ = await convo.run(ActionHandoff(), domain)
+    ticket = tickets.get_by_code(resources.sessions, handoff_payload(messages)["ticket"])
+    resident = [line for line in ticket.transcript if line["from"] == "resident"]
+    assert resident == [{"from": "resident", "text": "我那个卡的事情咋整"},
+                        {"from": "resident", "text": say("ask.human_button"), "chose": True}]
+    with resources.sessions() as session:
+        rows = session.execute(select(Unanswered).where(Unanswered.reason == "handoff")).scalars().all()
+    assert [r.text for r in rows] == ["我那个卡的事情咋整"]

@@ -153,7 +153,8 @@ def test_each_feature_is_one_handler_for_html_and_json(make_gateway):
 async def test_one_handler_answers_the_same_ticket_in_both_formats(client, auth, kb_sessions):
     info = tickets.create_ticket(kb_sessions, place="长春市", topic="ask_transfer", channel="wechat",
                                  hotline="12393", reason="fallback", slots={"city": "长春市"},
-                                 transcript=[{"from": "resident", "text": "转移接续"}])
+                                 transcript=[{"from": "resident", "text": "转移接续"},
+                                             {"from": "resident", "text": "转人工", "chose": True}])
     data = await (await client.get(f"/api/staff/tickets/{info.code}", headers=auth)).json()
     await _login_cookie(client)
     html = await (await client.get(f"/staff/tickets/{info.code}")).text()
@@ -161,6 +162,9 @@ async def test_one_handler_answers_the_same_ticket_in_both_formats(client, auth,
     for value in (data["place"], data["hotline"], data["channel"], view.label("reason", data["reason"]),
                   view.label("status", data["status"]), data["transcript"][0]["text"]):
         assert value in html, value
+    # A line the resident chose from the bot's buttons says so; one they wrote does not.
+    assert data["transcript"][1] == {"from": "resident", "text": "转人工", "chose": True}
+    assert html.count(view.say("pages.chose")) == 1 and f"转人工<span class=\"hint\">{view.say('pages.chose')}" in html
 
 
 @pytest.mark.parametrize("path", ["/staff", "/staff/tickets", "/staff/unanswered", "/staff/login"])
