@@ -206,9 +206,10 @@ def compose_lines(
     # national procedure could fill in: the phone is the last resort, not the first.
     if answer.gap:
         lines.append(answer.gap)
-    # Only a procedure (some source has steps) is expected to list materials and channels.
+    # Only a procedure (some source has steps) is expected to list materials and channels;
+    # a complaint's steps are the call itself, with nothing to bring and nowhere to go.
     missing = [parts[a] for a in aspects.CORE if parts[a].missing]
-    if where and missing and not parts["steps"].missing:
+    if where and missing and not parts["steps"].missing and answer.topic not in aspects.NOT_PROCEDURES:
         labels = common.join(say(f"aspects.{p.aspect}.label") for p in missing)
         lines.append(say("answer.missing", labels=labels, where=where))
     lines += _hint(offered)

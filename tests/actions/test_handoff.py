@@ -63,6 +63,17 @@ async def test_complaint_answers_and_hands_off(action_db, domain):
     assert tickets.get_by_code(resources.sessions, payload["ticket"]).reason == "case_handling"
 
 
+@pytest.mark.parametrize("city", ["长春市", "江门市", "开州区", "连云港市", "正宁县"])
+async def test_a_complaint_is_not_told_it_lacks_materials_or_a_place(shared_kb, city):
+    """Calling 12393 is the way to complain: "资料里没有写明：在哪里办、要带哪些材料。
+    请拨打12393" right after it named nothing that was missing."""
+    convo = Conversation(metadata={"city": city})
+    convo.user("我要投诉医保窗口工作人员态度差", "complain")
+    reply = texts((await convo.run(ActionAnswerTopic(), {}))[0])
+    assert "12393" in reply
+    assert say("answer.missing", labels="", where="").split("：")[0] not in reply
+
+
 async def test_handoff_without_database_still_gives_the_number(convo, domain, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     resources.restart()
