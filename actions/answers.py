@@ -211,7 +211,8 @@ def compose_lines(
     missing = [parts[a] for a in aspects.CORE if parts[a].missing]
     if where and missing and not parts["steps"].missing and answer.topic not in aspects.NOT_PROCEDURES:
         labels = common.join(say(f"aspects.{p.aspect}.label") for p in missing)
-        lines.append(say("answer.missing", labels=labels, where=where))
+        lines.append(say("answer.missing_after_gap", labels=labels) if answer.gap
+                     else say("answer.missing", labels=labels, where=where))
     lines += _hint(offered)
     return lines
 
