@@ -7,6 +7,8 @@ as the action server composes them:
   reporting step) is counted too, so the figure is an upper bound;
 - the national answers a resident gets where the place has no entry of its own, or names
   no place: is a hotline named before the answer's own first step?
+- every place's answers (local or national) in standard mode: do they end with two lines
+  that each name a hotline (the gap, then the line on what no source gives)?
 """
 from __future__ import annotations
 
@@ -81,11 +83,29 @@ def count_national(kb: KnowledgeStore, mode: str = "standard") -> NationalCount:
     return result
 
 
+def twice_at_the_end(kb: KnowledgeStore) -> list[str]:
+    """"place:entry id" of the standard answers whose last two lines both name a hotline
+    (the follow-up hint, which names none, left aside)."""
+    numbers = common.hotline_numbers()
+    hint = say("answer.follow_up_hint", questions="")[:6]
+    found = []
+    for place in kb.places():
+        for topic in sorted({e.topic for e in kb.entries_for_place(None)}):
+            ctx = Context(place, None, "standard", "web", None, "")
+            answer, national = lookup(kb, ctx, topic)
+            reply = compose(answer, ctx, [], national, common.where_to_ask(kb, place, topic))
+            last = [line for line in reply.split("\n") if not line.startswith(hint)][-2:]
+            if len(last) == 2 and all(any(n in line for n in numbers) for line in last):
+                found.append(f"{place.name}:{answer.id}")
+    return found
+
+
 def main() -> None:
     common.resources.start()
     for mode in ("standard", ELDER):
         print(f"{mode}: {count(common.store(), mode)}")
         print(f"{mode}: {count_national(common.store(), mode)}")
+    print(f"standard: answers ending with two lines that name a hotline: {len(twice_at_the_end(common.store()))}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 
+from actions import common
 from devtools import hotline_first
 
 
@@ -52,3 +53,14 @@ def test_national_answers_give_their_steps_before_the_phone(kb, mode):
 
 def test_a_national_gap_said_inside_the_answer_is_counted(kb, gaps_in_answers):
     assert len(hotline_first.count_national(kb).hotline_first) >= 20
+
+
+def test_no_answer_ends_by_naming_the_hotline_twice(kb):
+    assert hotline_first.twice_at_the_end(kb) == []
+
+
+def test_a_second_hotline_after_the_gap_is_counted(kb, monkeypatch):
+    """As before 21d1ba8: the line on what no source gives named where to ask again."""
+    monkeypatch.setitem(common.wording()["answer"], "missing_after_gap", "资料里没有写明：{labels}。请拨打{hotline}咨询。")
+    found = hotline_first.twice_at_the_end(kb)
+    assert "长春市:changchun.personal_account" in found and len(found) >= 10
