@@ -31,6 +31,19 @@ class Count:
                 f"a hotline named before the national part: {len(self.hotline_first)}")
 
 
+def _composed(kb: KnowledgeStore, place, topic: str, mode: str, with_national: bool = True):
+    """``(answer, reply)`` for ``topic`` at ``place``, composed as the action server does."""
+    ctx = Context(place, None, mode, "web", None, "")
+    answer, national = lookup(kb, ctx, topic)
+    return answer, compose(answer, ctx, [], national if with_national else None,
+                           common.where_to_ask(kb, place, topic))
+
+
+def _topics(kb: KnowledgeStore) -> list[str]:
+    """Every topic (the national file answers each one)."""
+    return sorted({e.topic for e in kb.entries_for_place(None)})
+
+
 def count(kb: KnowledgeStore, mode: str = "standard") -> Count:
     heading = say("elder.national_part" if mode == ELDER else "answer.national_procedure")
     numbers = common.hotline_numbers()
@@ -39,9 +52,7 @@ def count(kb: KnowledgeStore, mode: str = "standard") -> Count:
         for entry in kb.entries_for_place(place.name):
             if entry.scope != "local":
                 continue
-            ctx = Context(place, None, mode, "web", None, "")
-            answer, national = lookup(kb, ctx, entry.topic)
-            reply = compose(answer, ctx, [], national, common.where_to_ask(kb, place, entry.topic))
+            _, reply = _composed(kb, place, entry.topic, mode)
             result.local += 1
             if heading in reply:
                 result.with_national += 1
@@ -63,15 +74,12 @@ class NationalCount:
 
 def count_national(kb: KnowledgeStore, mode: str = "standard") -> NationalCount:
     numbers = common.hotline_numbers()
-    topics = sorted({e.topic for e in kb.entries_for_place(None)})
     result = NationalCount()
     for place in [None, *kb.places()]:
-        for topic in topics:
-            ctx = Context(place, None, mode, "web", None, "")
-            answer, _ = lookup(kb, ctx, topic)
+        for topic in _topics(kb):
+            answer, reply = _composed(kb, place, topic, mode, with_national=False)
             if answer.scope != "national":
                 continue
-            reply = compose(answer, ctx, [], None, common.where_to_ask(kb, place, topic))
             result.answers += 1
             steps = aspects.resolve("steps", answer, None)
             first = reply.find(steps.items[0]) if not steps.missing else -1
@@ -90,10 +98,8 @@ def twice_at_the_end(kb: KnowledgeStore) -> list[str]:
     hint = say("answer.follow_up_hint", questions="")[:6]
     found = []
     for place in kb.places():
-        for topic in sorted({e.topic for e in kb.entries_for_place(None)}):
-            ctx = Context(place, None, "standard", "web", None, "")
-            answer, national = lookup(kb, ctx, topic)
-            reply = compose(answer, ctx, [], national, common.where_to_ask(kb, place, topic))
+        for topic in _topics(kb):
+            answer, reply = _composed(kb, place, topic, "standard")
             last = [line for line in reply.split("\n") if not line.startswith(hint)][-2:]
             if len(last) == 2 and all(any(n in line for n in numbers) for line in last):
                 found.append(f"{place.name}:{answer.id}")
