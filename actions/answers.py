@@ -16,7 +16,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import aspects, common
+from actions import aspects, common, whereabouts
 from actions.aspects import Part
 from actions.common import ELDER, Context, SyncAction, say
 from actions.fallback import offer_alternatives, suggest_topics
@@ -321,12 +321,16 @@ def answer_topic(
     if topic in aspects.NOT_PROCEDURES:
         aspect = None
     try:
-        ctx = common.context(tracker, kb)
-        if ctx.place is None and _place_matters(kb, topic):
+        # "我是连云港的，去江门看病": the place they are insured in, not the last one named.
+        settled = whereabouts.settle(common.context(tracker, kb), tracker, kb, topic, question)
+        ctx = settled.ctx
+        if ctx.place is None and settled.outside is None and _place_matters(kb, topic):
             if ctx.place_text:
                 dispatcher.utter_message(text=say("follow_up.place_unknown", places=_place_names(kb)))
             dispatcher.utter_message(text=say("ask.city"), buttons=common.city_buttons(kb))
-            return [SlotSet("pending_topic", topic), SlotSet("aspect", aspect)]
+            # A place named only as where they go for care is not theirs: not kept for later.
+            forget = [SlotSet("city", None)] if tracker.get_slot("city") else []
+            return [SlotSet("pending_topic", topic), SlotSet("aspect", aspect), *forget]
         answer, national = lookup(kb, ctx, topic)
         where = common.where_to_ask(kb, ctx.place, topic)
         facts = [] if aspect else _relevant_facts(kb, ctx, topic, question)
@@ -364,8 +368,12 @@ def answer_topic(
         if missing_first:
             lines.insert(0, missing_first)
         events.append(SlotSet("step_index", 0.0))
-    # The rule for the resident's own situation ("没备案就住院了") comes before the procedure.
-    lines[:0] = _rule_lines(rules, ctx.mode == ELDER)
+    # The rule for the resident's own situation ("没备案就住院了") comes before the procedure;
+    # first of all, a place named that is not ours; then whether care is across a province.
+    whole = announce or not aspect
+    lines[:0] = [*(whereabouts.outside_lines(settled, kb) if whole else []),
+                 *_rule_lines(rules, ctx.mode == ELDER),
+                 *(whereabouts.care_lines(settled) if whole else [])]
     # The sources are the entries the lines cite, so the data cannot disagree with the text.
     text, line_data, used = render(lines)
     dispatcher.utter_message(text=text)
@@ -378,8 +386,8 @@ def answer_topic(
     dispatcher.utter_message(json_message=payload)
     # "再说一遍" repeats the data too, or channels would read the citation aloud.
     events.append(SlotSet("last_answer", {"text": text, "payload": payload}))
-    if ctx.place:
-        events.append(SlotSet("city", ctx.place.name))
+    if ctx.place or settled.outside:
+        events.append(SlotSet("city", ctx.place.name if ctx.place else settled.outside.name))
     if answer.handoff:
         events += hand_off(dispatcher, tracker, domain, reason="case_handling", topic=topic)
     # A question the classifier was unsure of: the next likeliest topics, one tap away.

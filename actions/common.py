@@ -79,6 +79,12 @@ def related_topics() -> dict[str, tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=1)
+def care_elsewhere_topics() -> frozenset[str]:
+    """Topics about care away from home (``care_elsewhere`` in topics.yml)."""
+    return frozenset(load_topics().get("care_elsewhere") or ())
+
+
+@functools.lru_cache(maxsize=1)
 def default_hotline() -> str:
     from hotline.routing import load_routing
 

@@ -80,6 +80,7 @@ class Conversation:
         for e in entities:
             if e["entity"] in ("city", "person_type", "filing_type", "disease", "aspect"):
                 self.slots[e["entity"]] = e["value"]
+                self.events.append({"event": "slot", "name": e["entity"], "value": e["value"]})
         return self.tracker()
 
     def tracker(self) -> Tracker:
@@ -93,6 +94,7 @@ class Conversation:
         for e in events:
             if e["event"] == "slot":
                 self.slots[e["name"]] = e["value"]
+                self.events.append({"event": "slot", "name": e["name"], "value": e["value"]})
         for m in dispatcher.messages:
             self.events.append({"event": "bot", "text": m.get("text"), "data": {"buttons": m.get("buttons")}})
         return dispatcher.messages, events

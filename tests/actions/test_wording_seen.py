@@ -19,12 +19,19 @@ def test_the_default_hotline_is_the_national_medical_insurance_line():
 
 
 async def test_a_place_we_do_not_cover_is_told_the_hotline_number(shared_kb, domain):
+    places = "、".join(p.name for p in shared_kb.places())
     convo = Conversation()
     convo.user("北京医保缴费渠道", "ask_payment_channels", [entity("city", "北京市", "北京")])
     messages, _ = await convo.run(ActionAnswerTopic(), domain)
+    first = messages[0]["text"].splitlines()[0]
+    assert first.endswith("请拨打医保服务热线12393，或问当地医保经办机构。")
+    assert first == wording("whereabouts.outside").format(place="北京市", places=places, hotline="12393")
+    # A place the entity names that is no county or city we know of (a town): asked again.
+    convo = Conversation()
+    convo.user("周庄医保缴费渠道", "ask_payment_channels", [entity("city", "周庄", "周庄")])
+    messages, _ = await convo.run(ActionAnswerTopic(), domain)
     first = messages[0]["text"]
     assert first.endswith("其他地方请拨打当地医保服务热线12393。")
-    places = "、".join(p.name for p in shared_kb.places())
     assert first == wording("follow_up.place_unknown").format(places=places, hotline="12393")
 
 

@@ -1,0 +1,168 @@
+"""Where the resident is insured and where they go for care, from the places they name.
+
+"我是连云港的，去江门看病要备案吗": 连云港 is where they are insured, 江门 where they go.
+Rasa's city entity keeps only the last place named, so without this the answer would be
+江门's. The words around each place tell its role (cues in knowledge/wording/actions.yml):
+- insured: "X的医保", "X参保", "X交的" (strong); "我是X的", "X人", "老家X" (weak);
+- care: "去X", "在X住院", "X的医院", "在X打工" (where they live is where they need care);
+  "回X" is not: it is as often the way home ("现在回连云港了还能报吗").
+
+A place outside the five we serve is still named: the answer is then the national
+one, said to be so. For care away from home the answer says whether the place of care is
+in the same province: the national rules it gives are the cross-province ones.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, replace
+
+from rasa_sdk import Tracker
+
+from actions import common
+from actions.common import Context, say
+from knowledge.regions import Mention, Region, Regions, regions
+from knowledge.store import KnowledgeStore, PlaceRef
+from textproc.normalize import normalize
+
+STRONG, WEAK = 2, 1
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    insured: Region | None = None   # the place named as the resident's own
+    care: Region | None = None      # the place named as where they go for care
+    named: tuple[Region, ...] = ()  # every place named
+
+
+@functools.lru_cache(maxsize=1)
+def _cues() -> dict[str, re.Pattern]:
+    cues = common.wording()["whereabouts"]["cues"]
+
+    def any_of(key: str) -> str:
+        return "|".join(map(re.escape, sorted(cues[key], key=len, reverse=True)))
+
+    clause = r"[^，。,.!?！？；;\s]"  # a character that does not end the clause
+    return {
+        "insured_after": re.compile(rf"(?:{any_of('owner')})?(?:{any_of('insured_after')})"),
+        "insured_before": re.compile(rf"(?:{any_of('insured_before')})$"),
+        "care_before": re.compile(rf"(?:{any_of('care_before')})$"),
+        "care_at": re.compile(rf"(?:{any_of('care_at')})$"),
+        # Within the clause: "我爸在台山，去广州看病" is care in 广州, not in 台山.
+        "care_after": re.compile(rf"(?:{any_of('owner')})?{clause}{{0,8}}?(?:{any_of('care_after')})"),
+        # "南京鼓楼医院": a hospital's own name may come between.
+        "care_places": re.compile(rf"(?:{any_of('owner')})?{clause}{{0,6}}?(?:{any_of('care_places')})"),
+        "person": re.compile(r"人(?!民)"),
+    }
+
+
+def _regions(kb: KnowledgeStore) -> Regions:
+    # Our places by their own aliases ("东海" is 连云港's, not only a county of 江苏).
+    return regions().with_places((p.name, p.province, p.aliases) for p in kb.places())
+
+
+def _role(text: str, m: Mention) -> tuple[str | None, int]:
+    cues = _cues()
+    before, after = text[max(0, m.start - 6):m.start], text[m.end:]
+    if cues["insured_after"].match(after):
+        return "insured", STRONG
+    if (cues["care_before"].search(before) or cues["care_places"].match(after)
+            or (cues["care_at"].search(before) and cues["care_after"].match(after))):
+        return "care", 0
+    if cues["insured_before"].search(before) or cues["person"].match(after):
+        return "insured", WEAK
+    return None, 0
+
+
+def read(text: str, kb: KnowledgeStore) -> Whereabouts:
+    """The places ``text`` names as the resident's own and as where they go for care."""
+    text = normalize(text)
+    insured: tuple[int, Region] | None = None
+    cares: list[Region] = []
+    mentions = _regions(kb).find(text)
+    for m in mentions:
+        role, strength = _role(text, m)
+        if role == "insured" and (insured is None or strength > insured[0]):
+            insured = (strength, m.region)
+        elif role == "care":
+            cares.append(m.region)
+    own = insured[1] if insured else None
+    care = next((r for r in cares if own is None or r.name != own.name), None)
+    return Whereabouts(own, care, tuple(m.region for m in mentions))
+
+
+def _earlier_place(tracker: Tracker, kb: KnowledgeStore) -> PlaceRef | None:
+    """The place the city slot held before the latest message overwrote it."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_latest:
+                return None
+            seen_latest = True
+        elif seen_latest and event.get("event") == "slot" and event.get("name") == "city":
+            return kb.resolve_place(event.get("value")) if event.get("value") else None
+    return None
+
+
+@dataclass(frozen=True)
+class Settled:
+    ctx: Context
+    outside: Region | None = None   # insured somewhere we hold no local content for
+    outside_named: bool = False     # ... and the question says so (said once, not every answer)
+    care: Region | None = None
+    insured_province: str | None = None
+
+
+def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, question: str) -> Settled:
+    """The context with the place the resident is insured in, as their words say."""
+    found = read(question, kb)
+    care_topic = topic in common.care_elsewhere_topics()
+    outside = None
+    if found.insured is not None:
+        served = kb.resolve_place(found.insured.name)
+        if served is not None and served.name == found.insured.name:
+            ctx = replace(ctx, place=served, place_text=None)
+        else:
+            outside = found.insured
+    elif ctx.place is None and ctx.place_text:
+        # A place outside our five in the city slot is the resident's own, unless this
+        # message names it as where they go ("去北京看病").
+        outside = _outside(ctx.place_text)
+        if outside is not None and outside == found.care:
+            outside = None
+    elif care_topic and found.care is not None and ctx.place is not None and found.care.name == ctx.place.name:
+        # The entity set the slot to where they go; where they are insured is said before, or asked.
+        ctx = replace(ctx, place=_earlier_place(tracker, kb))
+    if outside is not None:
+        ctx = replace(ctx, place=None, place_text=outside.name)
+    province = outside.province if outside else (ctx.place.province if ctx.place else None)
+    return Settled(ctx, outside, outside is not None and outside in found.named,
+                   found.care if care_topic else None, province)
+
+
+def _outside(name: str) -> Region | None:
+    mentions = regions().find(normalize(name))
+    return mentions[0].region if len(mentions) == 1 and mentions[0].said == normalize(name) else None
+
+
+def outside_lines(settled: Settled, kb: KnowledgeStore) -> list[str]:
+    """That the place the resident named as theirs is not one we hold local content for."""
+    if not settled.outside_named:
+        return []
+    return [say("whereabouts.outside", place=settled.outside.name,
+                places=common.join(p.name for p in kb.places()), hotline=common.default_hotline())]
+
+
+def care_lines(settled: Settled) -> list[str]:
+    """Whether the place of care is in the province of insurance (the rules below are cross-province)."""
+    care, province = settled.care, settled.insured_province
+    home = settled.outside.name if settled.outside else (settled.ctx.place.name if settled.ctx.place else None)
+    if care is None or home is None or province is None or care.name == home:
+        return []
+    if care.name == province:
+        return [say("whereabouts.inside_province", home=home, province=province, hotline=common.default_hotline())]
+    if care.province == province:
+        return [say("whereabouts.same_province", care=care.name, home=home, province=province,
+                    hotline=common.default_hotline())]
+    where = care.name if care.name == care.province else f"{care.name}（{care.province}）"
+    return [say("whereabouts.other_province", care=where, home=home, province=province)]

@@ -1,0 +1,88 @@
+"""China's provinces and the places in them (knowledge/regions.yml), found in a message.
+
+Knows nothing of which places we serve: callers add those (``Regions.with_places``), so a
+served place's own aliases ("东海", "台山") name it, not the bare division.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+REGIONS_FILE = Path(__file__).resolve().parent / "regions.yml"
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str       # "南京市"; a province stands for itself ("北京市", "江苏省")
+    province: str   # "江苏省"
+
+
+@dataclass(frozen=True)
+class Mention:
+    region: Region
+    said: str       # the words in the message ("南京")
+    start: int
+    end: int
+
+
+class Regions:
+    """Names → regions; a name mapped to ``None`` is read as no place ("朝阳区" is in
+    Beijing and in 长春), so no shorter name inside it is read either."""
+
+    def __init__(self, names: dict[str, Region | None]):
+        self._names = dict(names)
+        self._longest = max((len(n) for n in self._names), default=0)
+
+    @classmethod
+    def load(cls, path: Path = REGIONS_FILE) -> "Regions":
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        names: dict[str, Region | None] = {name: None for name in data.get("ambiguous") or ()}
+        for province in data["provinces"]:
+            own = Region(province["name"], province["name"])
+            for label in (province["name"], *province.get("aliases", [])):
+                names[label] = own
+            for full, shorts in (province.get("places") or {}).items():
+                region = Region(full, province["name"])
+                for label in (full, *(shorts or [])):
+                    names.setdefault(label, region)
+        return cls(names)
+
+    def with_places(self, places: Iterable[tuple[str, str, Iterable[str]]]) -> "Regions":
+        """A copy where each ``(name, province, aliases)`` names that place."""
+        names: dict[str, Region | None] = dict(self._names)
+        for name, province, aliases in places:
+            region = Region(name, province)
+            for label in (name, *aliases):
+                if len(label) >= 2:
+                    names[label] = region
+        return Regions(names)
+
+    def province_of(self, name: str) -> str | None:
+        region = self._names.get(name)
+        return region.province if region else None
+
+    def find(self, text: str) -> list[Mention]:
+        """Every place named in ``text``, leftmost and longest first, none overlapping."""
+        found: list[Mention] = []
+        i = 0
+        while i < len(text):
+            for size in range(min(self._longest, len(text) - i), 1, -1):
+                label = text[i:i + size]
+                if label in self._names:
+                    region = self._names[label]
+                    if region is not None:
+                        found.append(Mention(region, label, i, i + size))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
+
+@lru_cache(maxsize=1)
+def regions() -> Regions:
+    return Regions.load()

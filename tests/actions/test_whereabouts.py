@@ -1,0 +1,132 @@
+"""Where the resident is insured and where they go for care, as their words say.
+
+Rasa's city entity keeps the last place named: "我是连云港的，去江门看病要备案吗" filled
+the slot with 江门 and was answered from 江门's plan.
+"""
+from __future__ import annotations
+
+import pytest
+
+from actions import whereabouts
+from actions.answers import ActionAnswerTopic, ActionInform
+from tests.actions.conftest import NATIONAL_HOTLINE, Conversation, entity, wording
+
+answer, inform = ActionAnswerTopic(), ActionInform()
+
+
+def texts(messages) -> list[str]:
+    return [line for m in messages if m.get("text") for line in m["text"].splitlines()]
+
+
+def answered_city(messages) -> str | None:
+    return next(m["custom"]["answer"]["city"] for m in messages if m.get("custom"))
+
+
+def city_slot(events) -> list:
+    return [e["value"] for e in events if e["name"] == "city"]
+
+
+@pytest.mark.parametrize("text, insured, care", [
+    ("我是连云港的，去江门看病要备案吗", "连云港市", "江门市"),
+    ("在江门住院，我是长春的医保，能直接结算吗", "长春市", "江门市"),
+    ("深圳的医保在江门能用吗", "深圳市", "江门市"),
+    ("我们江门医保喺佛山住院可唔可以直接结算", "江门市", "佛山市"),
+    ("在开州交了居民医保，去重庆主城看病能报不", "开州区", "重庆市"),
+    ("我是江门人在深圳上班，深圳交的医保回江门看病能用吗", "深圳市", None),  # the 医保's place over "X人"
+    ("我爸在台山，去广州看病要办什么手续", None, "广州市"),   # "在台山" is not care: the clause ends
+    ("我妈去年在深圳住院，现在回连云港了还能不能报", None, "深圳市"),  # "回" is going home
+    ("老家是灌南的，在昆山上班", "连云港市", "昆山市"),
+    ("去北京看病要备案吗", None, "北京市"),
+    ("江门医保定点医院有哪些", "江门市", None),
+    ("南京鼓楼医院能用医保吗", None, "南京市"),
+])
+def test_roles_of_the_places_named(shared_kb, text, insured, care):
+    found = whereabouts.read(text, shared_kb)
+    assert (found.insured.name if found.insured else None, found.care.name if found.care else None) == (insured, care)
+
+
+async def test_the_place_of_insurance_not_the_last_place_named(shared_kb, domain):
+    convo = Conversation()
+    convo.user("我是连云港的，去江门看病要备案吗", "ask_remote_care_filing",
+               [entity("city", "连云港市", "连云港"), entity("city", "江门市", "江门")])
+    messages, events = await convo.run(answer, domain)
+    assert answered_city(messages) == "连云港市" and city_slot(events) == ["连云港市"]
+    # 江门 is in another province: the national cross-province rules that follow apply.
+    assert texts(messages)[0] == wording("whereabouts.other_province").format(
+        care="江门市（广东省）", province="江苏省", home="连云港市")
+
+
+async def test_care_in_the_same_province_is_not_sold_as_cross_province(shared_kb, domain):
+    convo = Conversation()
+    convo.user("我是连云港参保的，要去南京住院，要备案吗", "ask_remote_care_filing", [entity("city", "连云港市", "连云港")])
+    messages, _ = await convo.run(answer, domain)
+    note = wording("whereabouts.same_province").format(care="南京市", home="连云港市", province="江苏省",
+                                                       hotline=NATIONAL_HOTLINE)
+    assert texts(messages)[0] == note and "不算跨省" in note and NATIONAL_HOTLINE in note
+    # 重庆 is a province-level city: 开州 is in it.
+    convo = Conversation()
+    convo.user("在开州交了居民医保，去重庆主城看病能报不", "ask_cross_region_settlement", [entity("city", "开州区", "开州")])
+    messages, _ = await convo.run(answer, domain)
+    assert texts(messages)[0] == wording("whereabouts.inside_province").format(
+        home="开州区", province="重庆市", hotline=NATIONAL_HOTLINE)
+
+
+async def test_a_follow_up_on_the_same_question_does_not_repeat_the_note(shared_kb, domain):
+    convo = Conversation()
+    convo.user("我是连云港的，去江门看病要备案吗", "ask_remote_care_filing",
+               [entity("city", "连云港市", "连云港"), entity("city", "江门市", "江门")])
+    await convo.run(answer, domain)
+    convo.user("要带啥子", "inform", [entity("aspect", "materials", "带啥子")])
+    messages, _ = await convo.run(inform, domain)
+    assert not any("跨省" in line and "不在" in line for line in texts(messages))
+    assert answered_city(messages) == "连云港市"
+
+
+async def test_the_place_of_care_alone_is_not_taken_for_the_place_of_insurance(shared_kb, domain):
+    convo = Conversation()
+    convo.user("去江门看病要备案吗", "ask_remote_care_filing", [entity("city", "江门市", "江门")])
+    messages, events = await convo.run(answer, domain)
+    assert texts(messages) == [wording("ask.city")]
+    assert (("pending_topic", "ask_remote_care_filing") in [(e["name"], e["value"]) for e in events]
+            and city_slot(events) == [None])
+    # Told where, the answer is theirs and says what going to 江门 is.
+    convo.user("/inform", "inform", [entity("city", "长春市", "长春")])
+    messages, _ = await convo.run(inform, domain)
+    assert answered_city(messages) == "长春市"
+    assert texts(messages)[0] == wording("whereabouts.other_province").format(
+        care="江门市（广东省）", province="吉林省", home="长春市")
+
+
+async def test_a_place_said_before_stays_the_place_of_insurance(shared_kb, domain):
+    convo = Conversation()
+    convo.user("我是长春的", "inform", [entity("city", "长春市", "长春")])
+    await convo.run(inform, domain)
+    convo.user("去江门看病要备案吗", "ask_remote_care_filing", [entity("city", "江门市", "江门")])
+    messages, events = await convo.run(answer, domain)
+    assert answered_city(messages) == "长春市" and city_slot(events) == ["长春市"]
+
+
+async def test_insured_outside_our_places_get_the_national_answer_said_once(shared_kb, domain):
+    convo = Conversation()
+    convo.user("深圳的医保在江门能用吗", "ask_cross_region_settlement", [entity("city", "江门市", "江门")])
+    messages, events = await convo.run(answer, domain)
+    lines = texts(messages)
+    places = "、".join(p.name for p in shared_kb.places())
+    assert lines[0] == wording("whereabouts.outside").format(place="深圳市", places=places, hotline=NATIONAL_HOTLINE)
+    assert lines[1] == wording("whereabouts.same_province").format(
+        care="江门市", home="深圳市", province="广东省", hotline=NATIONAL_HOTLINE)
+    assert answered_city(messages) is None and city_slot(events) == ["深圳市"]
+    # The next question is theirs too, answered nationally without the whole note again.
+    convo.user("那慢性病呢", "ask_chronic_disease_outpatient")
+    messages, _ = await convo.run(answer, domain)
+    assert answered_city(messages) is None
+    assert not any("不在我们的资料范围内" in line for line in texts(messages))
+    assert texts(messages)[0] == wording("answer.national_no_place")
+
+
+async def test_a_place_outside_named_only_for_care_is_not_theirs(shared_kb, domain):
+    convo = Conversation()
+    convo.user("去北京看病要备案吗", "ask_remote_care_filing", [entity("city", "北京市", "北京")])
+    messages, _ = await convo.run(answer, domain)
+    assert wording("ask.city") in texts(messages)
+    assert not any("不在我们的资料范围内" in line for line in texts(messages))
