@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from rasa_sdk import Tracker
 
 from actions import common
-from actions.common import Context, say
+from actions.common import ELDER, Context, say
 from knowledge.regions import Mention, Region, Regions, regions
 from knowledge.store import KnowledgeStore, PlaceRef
 from textproc.normalize import normalize
@@ -79,6 +79,7 @@ def read(text: str, kb: KnowledgeStore) -> Whereabouts:
     text = normalize(text)
     insured: tuple[int, Region] | None = None
     cares: list[Region] = []
+    unplaced: list[Region] = []
     mentions = _regions(kb).find(text)
     for m in mentions:
         role, strength = _role(text, m)
@@ -86,8 +87,14 @@ def read(text: str, kb: KnowledgeStore) -> Whereabouts:
             insured = (strength, m.region)
         elif role == "care":
             cares.append(m.region)
+        elif role is None:
+            unplaced.append(m.region)
     own = insured[1] if insured else None
     care = next((r for r in cares if own is None or r.name != own.name), None)
+    if care is None and own is not None:
+        # "深圳医保绍兴能用吗": beside the place of insurance, another place is where they go
+        # (not the province it is in: "江苏连云港的医保").
+        care = next((r for r in unplaced if r.name not in (own.name, own.province)), None)
     return Whereabouts(own, care, tuple(m.region for m in mentions))
 
 
@@ -126,13 +133,24 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
             outside = found.insured
     elif ctx.place is None and ctx.place_text:
         # A place outside our five in the city slot is the resident's own, unless this
-        # message names it as where they go ("去北京看病").
+        # message asks about care there ("去北京看病要备案吗"; "重庆哪家医院能用医保" is theirs).
         outside = _outside(ctx.place_text)
-        if outside is not None and outside == found.care:
+        if outside is not None and care_topic and outside == found.care:
             outside = None
     elif care_topic and found.care is not None and ctx.place is not None and found.care.name == ctx.place.name:
         # The entity set the slot to where they go; where they are insured is said before, or asked.
         ctx = replace(ctx, place=_earlier_place(tracker, kb))
+    if ctx.place is None and outside is None and not ctx.place_text:
+        # One place named that the entity missed ("南昌糖尿病报销多少"): theirs, unless it
+        # is where a care question says they go.
+        named = {r for r in found.named if not (care_topic and r == found.care)}
+        if len(named) == 1:
+            (only,) = named
+            served = kb.resolve_place(only.name)
+            if served is not None and served.name == only.name:
+                ctx = replace(ctx, place=served)
+            else:
+                outside = only
     if outside is not None:
         ctx = replace(ctx, place=None, place_text=outside.name)
     province = outside.province if outside else (ctx.place.province if ctx.place else None)
@@ -145,12 +163,21 @@ def _outside(name: str) -> Region | None:
     return mentions[0].region if len(mentions) == 1 and mentions[0].said == normalize(name) else None
 
 
+def _say(settled: Settled, key: str, **values) -> str:
+    return say(f"whereabouts.elder.{key}" if settled.ctx.mode == ELDER else f"whereabouts.{key}", **values)
+
+
 def outside_lines(settled: Settled, kb: KnowledgeStore) -> list[str]:
     """That the place the resident named as theirs is not one we hold local content for."""
     if not settled.outside_named:
         return []
-    return [say("whereabouts.outside", place=settled.outside.name,
-                places=common.join(p.name for p in kb.places()), hotline=common.default_hotline())]
+    place, hotline = settled.outside.name, common.default_hotline()
+    inside = [p.name for p in kb.places() if p.province == place]
+    if inside:
+        # "重庆" from a 开州 resident: say how to get 开州's own answer.
+        return [_say(settled, "wider", place=place, served=common.join(inside), hotline=hotline)]
+    return [_say(settled, "outside", place=place, places=common.join(p.name for p in kb.places()),
+                 hotline=hotline)]
 
 
 def care_lines(settled: Settled) -> list[str]:
@@ -159,10 +186,10 @@ def care_lines(settled: Settled) -> list[str]:
     home = settled.outside.name if settled.outside else (settled.ctx.place.name if settled.ctx.place else None)
     if care is None or home is None or province is None or care.name == home:
         return []
+    hotline = common.default_hotline()
     if care.name == province:
-        return [say("whereabouts.inside_province", home=home, province=province, hotline=common.default_hotline())]
+        return [_say(settled, "inside_province", home=home, province=province, hotline=hotline)]
     if care.province == province:
-        return [say("whereabouts.same_province", care=care.name, home=home, province=province,
-                    hotline=common.default_hotline())]
+        return [_say(settled, "same_province", care=care.name, home=home, province=province, hotline=hotline)]
     where = care.name if care.name == care.province else f"{care.name}（{care.province}）"
-    return [say("whereabouts.other_province", care=where, home=home, province=province)]
+    return [_say(settled, "other_province", care=where, home=home, province=province)]

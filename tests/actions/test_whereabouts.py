@@ -32,13 +32,17 @@ def city_slot(events) -> list:
     ("深圳的医保在江门能用吗", "深圳市", "江门市"),
     ("我们江门医保喺佛山住院可唔可以直接结算", "江门市", "佛山市"),
     ("在开州交了居民医保，去重庆主城看病能报不", "开州区", "重庆市"),
-    ("我是江门人在深圳上班，深圳交的医保回江门看病能用吗", "深圳市", None),  # the 医保's place over "X人"
+    # The 医保's place over "X人"; going back ("回") to 江门 is where care is, beside it.
+    ("我是江门人在深圳上班，深圳交的医保回江门看病能用吗", "深圳市", "江门市"),
     ("我爸在台山，去广州看病要办什么手续", None, "广州市"),   # "在台山" is not care: the clause ends
     ("我妈去年在深圳住院，现在回连云港了还能不能报", None, "深圳市"),  # "回" is going home
     ("老家是灌南的，在昆山上班", "连云港市", "昆山市"),
     ("去北京看病要备案吗", None, "北京市"),
     ("江门医保定点医院有哪些", "江门市", None),
     ("南京鼓楼医院能用医保吗", None, "南京市"),
+    ("深圳医保绍兴能用吗", "深圳市", "绍兴市"),       # beside the place of insurance, the other one
+    ("江苏连云港的医保在哪交", "连云港市", None),       # ... but not the province it is in
+    ("前年去了深圳打工，家里的新农合还要交吗", None, "深圳市"),
 ])
 def test_roles_of_the_places_named(shared_kb, text, insured, care):
     found = whereabouts.read(text, shared_kb)
@@ -130,3 +134,39 @@ async def test_a_place_outside_named_only_for_care_is_not_theirs(shared_kb, doma
     messages, _ = await convo.run(answer, domain)
     assert wording("ask.city") in texts(messages)
     assert not any("不在我们的资料范围内" in line for line in texts(messages))
+
+
+async def test_a_place_outside_named_for_a_hospital_is_theirs_outside_care_topics(shared_kb, domain):
+    convo = Conversation()
+    convo.user("重庆肛肠医院哪家可以用医保", "ask_designated_institutions", [entity("city", "重庆市", "重庆")])
+    messages, _ = await convo.run(answer, domain)
+    # 开州区 is in 重庆市: how to be answered for 开州.
+    assert texts(messages)[0] == wording("whereabouts.wider").format(place="重庆市", served="开州区",
+                                                                    hotline=NATIONAL_HOTLINE)
+    convo = Conversation()
+    convo.user("北京哪家医院可以用医保", "ask_designated_institutions", [entity("city", "北京市", "北京")])
+    messages, _ = await convo.run(answer, domain)
+    assert texts(messages)[0].startswith("北京市不在我们的资料范围内")
+
+
+async def test_a_place_the_entity_missed_is_still_read(shared_kb, domain):
+    convo = Conversation()
+    convo.user("南昌糖尿病报销多少", "ask_reimbursement")
+    messages, events = await convo.run(answer, domain)
+    assert texts(messages)[0].startswith("南昌市不在我们的资料范围内") and city_slot(events) == ["南昌市"]
+    convo = Conversation()
+    convo.user("东海县慢性病咋办", "ask_chronic_disease_outpatient")
+    messages, _ = await convo.run(answer, domain)
+    assert answered_city(messages) == "连云港市"
+
+
+async def test_elders_hear_the_notes_in_short_sentences(shared_kb, domain):
+    convo = Conversation(metadata={"mode": "elder"})
+    convo.user("我是连云港的，去江门看病要备案吗", "ask_remote_care_filing",
+               [entity("city", "连云港市", "连云港"), entity("city", "江门市", "江门")])
+    messages, _ = await convo.run(answer, domain)
+    note = wording("whereabouts.elder.other_province").format(care="江门市（广东省）", province="江苏省",
+                                                             home="连云港市")
+    assert texts(messages)[0] == note
+    assert len(note) < len(wording("whereabouts.other_province").format(
+        care="江门市（广东省）", province="江苏省", home="连云港市"))
