@@ -123,6 +123,8 @@ class Settled:
 def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, question: str) -> Settled:
     """The context with the place the resident is insured in, as their words say."""
     found = read(question, kb)
+    if ctx.text and ctx.text != question:
+        found = _with_reply(found, read(ctx.text, kb))
     care_topic = topic in common.care_elsewhere_topics()
     outside = None
     if found.insured is not None:
@@ -156,6 +158,18 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
     province = outside.province if outside else (ctx.place.province if ctx.place else None)
     return Settled(ctx, outside, outside is not None and outside in found.named,
                    found.care if care_topic else None, province)
+
+
+def _with_reply(question: Whereabouts, reply: Whereabouts) -> Whereabouts:
+    """The question's places, updated by a later message: "南京" after "您是在哪里参保的？",
+    or "那长春呢", names where they are insured."""
+    if not reply.named:
+        return question
+    insured = reply.insured
+    if insured is None and reply.care is None and len(set(reply.named)) == 1:
+        insured = reply.named[0]
+    care = reply.care or (question.care if question.care != insured else None)
+    return Whereabouts(insured or question.insured, care, reply.named + question.named)
 
 
 def _outside(name: str) -> Region | None:

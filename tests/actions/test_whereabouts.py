@@ -170,3 +170,19 @@ async def test_elders_hear_the_notes_in_short_sentences(shared_kb, domain):
     assert texts(messages)[0] == note
     assert len(note) < len(wording("whereabouts.other_province").format(
         care="江门市（广东省）", province="江苏省", home="连云港市"))
+
+
+async def test_a_place_outside_given_when_asked_is_not_asked_again(shared_kb, domain):
+    convo = Conversation()
+    convo.user("孩子刚出生怎么上医保", "ask_enrolment")
+    messages, _ = await convo.run(answer, domain)
+    assert texts(messages) == [wording("ask.city")]
+    # The entity missed 南京: the gazetteer still reads it as the answer to the question.
+    convo.user("南京", "inform")
+    messages, events = await convo.run(inform, domain)
+    assert texts(messages)[0].startswith("南京市不在我们的资料范围内")
+    assert answered_city(messages) is None and city_slot(events) == ["南京市"]
+    # A later "那长春呢" switches to 长春's own answer.
+    convo.user("那长春呢", "inform", [entity("city", "长春市", "长春")])
+    messages, _ = await convo.run(inform, domain)
+    assert answered_city(messages) == "长春市"
