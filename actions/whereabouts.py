@@ -26,6 +26,7 @@ from knowledge.store import KnowledgeStore, PlaceRef
 from textproc.normalize import normalize
 
 STRONG, WEAK = 2, 1
+SHORT = 30  # characters: a question, not a story
 
 
 @dataclass(frozen=True)
@@ -131,20 +132,24 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
         served = kb.resolve_place(found.insured.name)
         if served is not None and served.name == found.insured.name:
             ctx = replace(ctx, place=served, place_text=None)
-        else:
+        elif ctx.place is None or ctx.place.province != found.insured.name:
+            # (Not "江门的，…广东的社保": 江门 is in 广东, and says more.)
             outside = found.insured
     elif ctx.place is None and ctx.place_text:
         # A place outside our five in the city slot is the resident's own, unless this
         # message asks about care there ("去北京看病要备案吗"; "重庆哪家医院能用医保" is theirs).
         outside = _outside(ctx.place_text)
-        if outside is not None and care_topic and outside == found.care:
+        if outside is not None and ((care_topic and outside == found.care)
+                                    or (len(question) > SHORT and outside in found.named)):
+            # Nor is a place the entity found in a story, with no word saying it is theirs.
             outside = None
     elif care_topic and found.care is not None and ctx.place is not None and found.care.name == ctx.place.name:
         # The entity set the slot to where they go; where they are insured is said before, or asked.
         ctx = replace(ctx, place=_earlier_place(tracker, kb))
-    if ctx.place is None and outside is None and not ctx.place_text:
+    if ctx.place is None and outside is None and not ctx.place_text and len(question) <= SHORT:
         # One place named that the entity missed ("南昌糖尿病报销多少"): theirs, unless it
-        # is where a care question says they go.
+        # is where a care question says they go. Not in a story, where places are where
+        # things happened ("退休回到原籍地重庆定居").
         named = {r for r in found.named if not (care_topic and r == found.care)}
         if len(named) == 1:
             (only,) = named

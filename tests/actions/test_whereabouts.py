@@ -186,3 +186,21 @@ async def test_a_place_outside_given_when_asked_is_not_asked_again(shared_kb, do
     convo.user("那长春呢", "inform", [entity("city", "长春市", "长春")])
     messages, _ = await convo.run(inform, domain)
     assert answered_city(messages) == "长春市"
+
+
+async def test_a_place_in_a_story_is_not_taken_for_theirs(shared_kb, domain):
+    story = "我父亲原来是单位职工，1989年退休回到原籍地重庆定居，年纪大了经常生病，没有医保卡很不方便，现在全国联网了吗"
+    for entities in ([], [entity("city", "重庆市", "重庆")]):
+        convo = Conversation()
+        convo.user(story, "ask_cross_region_settlement", entities)
+        messages, _ = await convo.run(answer, domain)
+        assert texts(messages)[-1] == wording("ask.city")
+        assert not any("本地资料" in line for line in texts(messages))
+
+
+async def test_our_place_inside_the_province_named_as_theirs_says_more(shared_kb, domain):
+    convo = Conversation()
+    convo.user("江门的，以前在广东的社保能转过来吗", "ask_transfer", [entity("city", "江门市", "江门")])
+    messages, _ = await convo.run(answer, domain)
+    assert answered_city(messages) == "江门市"
+    assert not any("本地资料" in line for line in texts(messages))
