@@ -132,7 +132,8 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
         served = kb.resolve_place(found.insured.name)
         if served is not None and served.name == found.insured.name:
             ctx = replace(ctx, place=served, place_text=None)
-        elif ctx.place is None or ctx.place.province != found.insured.name:
+        elif ctx.place is None or not (ctx.place.province == found.insured.name
+                                       or regions().contains(found.insured.name, ctx.place.name)):
             # (Not "江门的，…广东的社保": 江门 is in 广东, and says more.)
             outside = found.insured
     elif ctx.place is None and ctx.place_text:
@@ -191,7 +192,7 @@ def outside_lines(settled: Settled, kb: KnowledgeStore) -> list[str]:
     if not settled.outside_named:
         return []
     place, hotline = settled.outside.name, common.default_hotline()
-    inside = [p.name for p in kb.places() if p.province == place]
+    inside = [p.name for p in kb.places() if regions().contains(place, p.name) or p.province == place]
     if inside:
         # "重庆" from a 开州 resident: say how to get 开州's own answer.
         return [_say(settled, "wider", place=place, served=common.join(inside), hotline=hotline)]

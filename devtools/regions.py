@@ -60,6 +60,8 @@ def build(adcodes: Path) -> dict:
     county_count = Counter(r["name"] for r in counties)
 
     places: dict[str, dict[str, list[str]]] = {code: {} for code in provinces}
+    prefecture_of = {r["adcode"][:4]: r["name"] for r in prefectures if r["name"] not in GENERIC}
+    within: dict[str, str] = {}
     for r in prefectures:
         if r["name"] in GENERIC:
             continue
@@ -71,6 +73,8 @@ def build(adcodes: Path) -> dict:
             continue
         short = short_name(name, nations) if name.endswith("市") else None
         places[r["adcode"][:2]].setdefault(name, [short] if short and short not in NOT_SHORT else [])
+        if r["adcode"][:4] in prefecture_of:
+            within[name] = prefecture_of[r["adcode"][:4]]
 
     # A short name two places share names neither (吉林 is a province and a city in it: kept,
     # both are in 吉林省).
@@ -98,7 +102,8 @@ def build(adcodes: Path) -> dict:
     # Shared county names ("朝阳区", "鼓楼区") name no place, but keep a short name inside
     # them ("朝阳", 辽宁's 朝阳市) from being read.
     ambiguous = sorted(name for name, n in county_count.items() if n > 1 and name not in GENERIC)
-    return {"provinces": out, "ambiguous": ambiguous}
+    # The prefecture each county-level place lies in (正宁县 in 庆阳市).
+    return {"provinces": out, "ambiguous": ambiguous, "within": dict(sorted(within.items()))}
 
 
 HEADER = """\

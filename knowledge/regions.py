@@ -33,8 +33,9 @@ class Regions:
     """Names → regions; a name mapped to ``None`` is read as no place ("朝阳区" is in
     Beijing and in 长春), so no shorter name inside it is read either."""
 
-    def __init__(self, names: dict[str, Region | None]):
+    def __init__(self, names: dict[str, Region | None], within: dict[str, str] | None = None):
         self._names = dict(names)
+        self._within = dict(within or {})
         self._longest = max((len(n) for n in self._names), default=0)
 
     @classmethod
@@ -49,7 +50,7 @@ class Regions:
                 region = Region(full, province["name"])
                 for label in (full, *(shorts or [])):
                     names.setdefault(label, region)
-        return cls(names)
+        return cls(names, data.get("within"))
 
     def with_places(self, places: Iterable[tuple[str, str, Iterable[str]]]) -> "Regions":
         """A copy where each ``(name, province, aliases)`` names that place."""
@@ -59,7 +60,12 @@ class Regions:
             for label in (name, *aliases):
                 if len(label) >= 2:
                     names[label] = region
-        return Regions(names)
+        return Regions(names, self._within)
+
+    def contains(self, outer: str, name: str) -> bool:
+        """Whether the place ``name`` ("正宁县") lies in ``outer`` ("庆阳市" or "甘肃省")."""
+        region = self._names.get(name)
+        return outer in (self._within.get(name), region.province if region else None) and outer != name
 
     def province_of(self, name: str) -> str | None:
         region = self._names.get(name)

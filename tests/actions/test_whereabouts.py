@@ -204,3 +204,11 @@ async def test_our_place_inside_the_province_named_as_theirs_says_more(shared_kb
     messages, _ = await convo.run(answer, domain)
     assert answered_city(messages) == "江门市"
     assert not any("本地资料" in line for line in texts(messages))
+
+
+async def test_the_prefecture_around_one_of_our_places_says_how_to_be_answered_for_it(shared_kb, domain):
+    convo = Conversation()
+    convo.user("我是庆阳的，合作医疗在哪交", "ask_payment_channels")
+    messages, _ = await convo.run(answer, domain)
+    assert texts(messages)[0] == wording("whereabouts.wider").format(place="庆阳市", served="正宁县",
+                                                                    hotline=NATIONAL_HOTLINE)

@@ -51,3 +51,10 @@ def test_places_added_by_their_own_aliases_win():
     assert found("东海的去灌南", table) == [("东海", "连云港市"), ("灌南", "连云港市")]
     assert found("开平", table) == [("开平", "开平市")]
     assert found("开平区", table) == [("开平区", "开平区")]   # 唐山's district keeps its full name
+
+
+def test_which_prefecture_and_province_a_place_lies_in():
+    table = regions()
+    assert table.contains("庆阳市", "正宁县") and table.contains("甘肃省", "正宁县")
+    assert table.contains("重庆市", "开州区") and not table.contains("庆阳市", "开州区")
+    assert not table.contains("庆阳市", "庆阳市")
