@@ -217,6 +217,10 @@ def compose_lines(
     return lines
 
 
+def _is_hint(line: Line) -> bool:
+    return isinstance(line, str) and line.startswith(say("answer.follow_up_hint", questions="\0").split("\0")[0])
+
+
 def _hint(parts: list[Part]) -> list[str]:
     """Offer the details a source gives that the answer did not spell out."""
     if not parts:
@@ -374,6 +378,10 @@ def answer_topic(
     lines[:0] = [*(whereabouts.outside_lines(settled, kb) if whole else []),
                  *_rule_lines(rules, ctx.mode == ELDER),
                  *(whereabouts.care_lines(settled) if whole else [])]
+    if whole:
+        # Where to ask what the notes leave open: after the answer, before the follow-up hint.
+        at = len(lines) - 1 if lines and _is_hint(lines[-1]) else len(lines)
+        lines[at:at] = whereabouts.ask_lines(settled, kb, text_of(lines))
     # The sources are the entries the lines cite, so the data cannot disagree with the text.
     text, line_data, used = render(lines)
     dispatcher.utter_message(text=text)

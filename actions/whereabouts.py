@@ -191,25 +191,48 @@ def outside_lines(settled: Settled, kb: KnowledgeStore) -> list[str]:
     """That the place the resident named as theirs is not one we hold local content for."""
     if not settled.outside_named:
         return []
-    place, hotline = settled.outside.name, common.default_hotline()
-    inside = [p.name for p in kb.places() if regions().contains(place, p.name) or p.province == place]
+    place = settled.outside.name
+    inside = _served_inside(place, kb)
     if inside:
         # "重庆" from a 开州 resident: say how to get 开州's own answer.
-        return [_say(settled, "wider", place=place, served=common.join(inside), hotline=hotline)]
-    return [_say(settled, "outside", place=place, places=common.join(p.name for p in kb.places()),
-                 hotline=hotline)]
+        return [_say(settled, "wider", place=place, served=common.join(inside))]
+    return [_say(settled, "outside", place=place, places=common.join(p.name for p in kb.places()))]
+
+
+def _served_inside(place: str, kb: KnowledgeStore) -> list[str]:
+    return [p.name for p in kb.places() if regions().contains(place, p.name) or p.province == place]
+
+
+def _care_kind(settled: Settled) -> str | None:
+    """"inside_province", "same_province" or "other_province": where care is, from home."""
+    care, province = settled.care, settled.insured_province
+    home = settled.outside.name if settled.outside else (settled.ctx.place.name if settled.ctx.place else None)
+    if care is None or home is None or province is None or care.name == home:
+        return None
+    if care.name == province:
+        return "inside_province"
+    return "same_province" if care.province == province else "other_province"
 
 
 def care_lines(settled: Settled) -> list[str]:
     """Whether the place of care is in the province of insurance (the rules below are cross-province)."""
-    care, province = settled.care, settled.insured_province
-    home = settled.outside.name if settled.outside else (settled.ctx.place.name if settled.ctx.place else None)
-    if care is None or home is None or province is None or care.name == home:
+    kind = _care_kind(settled)
+    if kind is None:
         return []
-    hotline = common.default_hotline()
-    if care.name == province:
-        return [_say(settled, "inside_province", home=home, province=province, hotline=hotline)]
-    if care.province == province:
-        return [_say(settled, "same_province", care=care.name, home=home, province=province, hotline=hotline)]
-    where = care.name if care.name == care.province else f"{care.name}（{care.province}）"
-    return [_say(settled, "other_province", care=where, home=home, province=province)]
+    care, province = settled.care, settled.insured_province
+    home = settled.outside.name if settled.outside else settled.ctx.place.name
+    where = care.name if care.name == care.province or kind != "other_province" else f"{care.name}（{care.province}）"
+    return [_say(settled, kind, care=where, home=home, province=province)]
+
+
+def ask_lines(settled: Settled, kb: KnowledgeStore, answer_text: str) -> list[str]:
+    """Where to ask what the notes leave open, after the answer, if it names no hotline."""
+    if any(number in answer_text for number in common.hotline_numbers()):
+        return []
+    hotline, lines = common.default_hotline(), []
+    if settled.outside_named and not _served_inside(settled.outside.name, kb):
+        lines.append(_say(settled, "ask_outside", place=settled.outside.name, hotline=hotline))
+    # What a province does within its borders is in no source we hold.
+    if _care_kind(settled) in ("inside_province", "same_province"):
+        lines.append(_say(settled, "ask_province", province=settled.insured_province, hotline=hotline))
+    return lines

@@ -64,15 +64,15 @@ async def test_care_in_the_same_province_is_not_sold_as_cross_province(shared_kb
     convo = Conversation()
     convo.user("我是连云港参保的，要去南京住院，要备案吗", "ask_remote_care_filing", [entity("city", "连云港市", "连云港")])
     messages, _ = await convo.run(answer, domain)
-    note = wording("whereabouts.same_province").format(care="南京市", home="连云港市", province="江苏省",
-                                                       hotline=NATIONAL_HOTLINE)
-    assert texts(messages)[0] == note and "不算跨省" in note and NATIONAL_HOTLINE in note
+    note = wording("whereabouts.same_province").format(care="南京市", home="连云港市", province="江苏省")
+    assert texts(messages)[0] == note and "不算跨省" in note
+    # What 江苏 does inside its borders is in no source: where to ask comes at the end.
+    assert NATIONAL_HOTLINE not in note and NATIONAL_HOTLINE in "".join(texts(messages)[1:])
     # 重庆 is a province-level city: 开州 is in it.
     convo = Conversation()
     convo.user("在开州交了居民医保，去重庆主城看病能报不", "ask_cross_region_settlement", [entity("city", "开州区", "开州")])
     messages, _ = await convo.run(answer, domain)
-    assert texts(messages)[0] == wording("whereabouts.inside_province").format(
-        home="开州区", province="重庆市", hotline=NATIONAL_HOTLINE)
+    assert texts(messages)[0] == wording("whereabouts.inside_province").format(home="开州区", province="重庆市")
 
 
 async def test_a_follow_up_on_the_same_question_does_not_repeat_the_note(shared_kb, domain):
@@ -116,9 +116,8 @@ async def test_insured_outside_our_places_get_the_national_answer_said_once(shar
     messages, events = await convo.run(answer, domain)
     lines = texts(messages)
     places = "、".join(p.name for p in shared_kb.places())
-    assert lines[0] == wording("whereabouts.outside").format(place="深圳市", places=places, hotline=NATIONAL_HOTLINE)
-    assert lines[1] == wording("whereabouts.same_province").format(
-        care="江门市", home="深圳市", province="广东省", hotline=NATIONAL_HOTLINE)
+    assert lines[0] == wording("whereabouts.outside").format(place="深圳市", places=places)
+    assert lines[1] == wording("whereabouts.same_province").format(care="江门市", home="深圳市", province="广东省")
     assert answered_city(messages) is None and city_slot(events) == ["深圳市"]
     # The next question is theirs too, answered nationally without the whole note again.
     convo.user("那慢性病呢", "ask_chronic_disease_outpatient")
@@ -141,8 +140,7 @@ async def test_a_place_outside_named_for_a_hospital_is_theirs_outside_care_topic
     convo.user("重庆肛肠医院哪家可以用医保", "ask_designated_institutions", [entity("city", "重庆市", "重庆")])
     messages, _ = await convo.run(answer, domain)
     # 开州区 is in 重庆市: how to be answered for 开州.
-    assert texts(messages)[0] == wording("whereabouts.wider").format(place="重庆市", served="开州区",
-                                                                    hotline=NATIONAL_HOTLINE)
+    assert texts(messages)[0] == wording("whereabouts.wider").format(place="重庆市", served="开州区")
     convo = Conversation()
     convo.user("北京哪家医院可以用医保", "ask_designated_institutions", [entity("city", "北京市", "北京")])
     messages, _ = await convo.run(answer, domain)
@@ -210,5 +208,23 @@ async def test_the_prefecture_around_one_of_our_places_says_how_to_be_answered_f
     convo = Conversation()
     convo.user("我是庆阳的，合作医疗在哪交", "ask_payment_channels")
     messages, _ = await convo.run(answer, domain)
-    assert texts(messages)[0] == wording("whereabouts.wider").format(place="庆阳市", served="正宁县",
-                                                                    hotline=NATIONAL_HOTLINE)
+    assert texts(messages)[0] == wording("whereabouts.wider").format(place="庆阳市", served="正宁县")
+
+
+async def test_where_to_ask_is_added_last_when_the_answer_names_no_hotline(shared_kb, domain):
+    # The elder national filing answer names no hotline: the notes' open questions get one.
+    convo = Conversation(metadata={"mode": "elder"})
+    convo.user("深圳的医保，去广州看病要备案吗", "ask_remote_care_filing")
+    messages, _ = await convo.run(answer, domain)
+    lines = texts(messages)
+    asks = [wording("whereabouts.elder.ask_outside").format(place="深圳市", hotline=NATIONAL_HOTLINE),
+            wording("whereabouts.elder.ask_province").format(province="广东省", hotline=NATIONAL_HOTLINE)]
+    assert [line for line in lines if line in asks] == asks
+    # After the answer, before the follow-up hint, which stays last.
+    assert lines.index(asks[0]) > lines.index(wording("answer.national_no_place"))
+    assert lines[lines.index(asks[1]) + 1].startswith("您还可以问我")
+    # In standard mode the answer's own gap names the hotline: no second line for it.
+    convo = Conversation()
+    convo.user("深圳的医保，去广州看病要备案吗", "ask_remote_care_filing")
+    messages, _ = await convo.run(answer, domain)
+    assert not any(line.startswith("在广东省内看病要不要备案") for line in texts(messages))

@@ -23,9 +23,10 @@ async def test_a_place_we_do_not_cover_is_told_the_hotline_number(shared_kb, dom
     convo = Conversation()
     convo.user("北京医保缴费渠道", "ask_payment_channels", [entity("city", "北京市", "北京")])
     messages, _ = await convo.run(ActionAnswerTopic(), domain)
-    first = messages[0]["text"].splitlines()[0]
-    assert first.endswith("请拨打医保服务热线12393，或问当地医保经办机构。")
-    assert first == wording("whereabouts.outside").format(place="北京市", places=places, hotline="12393")
+    lines = messages[0]["text"].splitlines()
+    assert lines[0] == wording("whereabouts.outside").format(place="北京市", places=places)
+    # Where to ask comes after the national answer, not before it.
+    assert "12393" not in lines[0] and "12393" in "".join(lines[1:])
     # A place the entity names that is no county or city we know of (a town): asked again.
     convo = Conversation()
     convo.user("周庄医保缴费渠道", "ask_payment_channels", [entity("city", "周庄", "周庄")])
