@@ -428,10 +428,14 @@ class ActionAnswerTopic(SyncAction):
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = common.intent_of(tracker)
         text = tracker.latest_message.get("text") or ""
+        entities = tracker.latest_message.get("entities") or []
         topic, aspect = intent, None
+        # "什么时候交" right after the payment answer: a detail of it, not a new question.
+        follow_up = (topic == tracker.get_slot("topic") and tracker.get_slot("last_answer") is not None
+                     and not any(e.get("entity") == "city" for e in entities))
         if topic in common.service_topics():
             # "正宁县的居民医保在哪交": the place and the one thing asked, in one message.
-            aspect = aspects.detect(tracker.latest_message.get("entities") or [], text, service_intent=True)
+            aspect = aspects.detect(entities, text, service_intent=True, follow_up=follow_up)
         else:
             topic = tracker.get_slot("topic") or ""
         if not topic:
@@ -440,7 +444,7 @@ class ActionAnswerTopic(SyncAction):
         # After a tapped topic button, the story that brought the buttons up ("没备案就住院了")
         # still chooses the rule and the figures the answer leads with.
         return answer_topic(dispatcher, tracker, topic, common.resident_words(tracker), domain, aspect,
-                            announce=True)
+                            announce=not (follow_up and aspect))
 
 
 class ActionInform(SyncAction):

@@ -100,7 +100,7 @@ def from_text(text: str, exclude: Iterable[str] = ()) -> str | None:
     return found[0] if found else None
 
 
-def detect(entities: list[dict], text: str, *, service_intent: bool = False) -> str | None:
+def detect(entities: list[dict], text: str, *, service_intent: bool = False, follow_up: bool = False) -> str | None:
     """The aspect a message asks about: the NLU's ``aspect`` entity, else the words.
 
     An entity value that is not canonical (an older model, a raw span such as
@@ -108,13 +108,15 @@ def detect(entities: list[dict], text: str, *, service_intent: bool = False) -> 
     aspect only when it is short and asks exactly one thing ("正宁县的居民医保在哪交");
     a long story or a list of questions ("要什么材料？到哪里办理？") gets the whole
     answer, and "怎么办" in a service question asks for the procedure, not steps alone.
+    Right after an answer on the same topic (``follow_up``) weak cues count too: "能在网上
+    交吗" after the payment answer asks where, not for the whole answer again.
     """
     values = [str(e.get("value") or "") for e in entities if e.get("entity") == "aspect"]
     if service_intent:
         if len(normalize(text or "").strip()) > SHORT_QUESTION:
             return None
         exclude = ("steps", "next_step")
-        asked = {v for v in values if v in CANONICAL} | set(all_from_text(text, exclude, strong_only=True))
+        asked = {v for v in values if v in CANONICAL} | set(all_from_text(text, exclude, strong_only=not follow_up))
         asked |= {a for v in values if v not in CANONICAL for a in all_from_text(v, exclude)}
         asked -= set(exclude)
         return asked.pop() if len(asked) == 1 else None

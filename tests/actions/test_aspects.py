@@ -256,3 +256,27 @@ async def test_where_to_ask_follows_the_routing_data_not_a_fixed_number(shared_k
         pytest.skip("正宁县 has every aspect of every key topic in some source")
     reply, _ = await follow_up(kb, place.name, gap[0], "standard", gap[1])
     assert "测试用县医保咨询电话0934-5550000" in reply
+
+
+async def test_a_detail_asked_as_the_same_topic_right_after_its_answer_gets_that_detail(shared_kb):
+    """"什么时候交" / "能在网上交吗" right after the payment answer are classified as the
+    payment topic again: they ask one detail, not for the whole answer once more."""
+    convo = Conversation()
+    convo.user("长春居民医保今年交多少钱", "ask_payment_channels", [entity("city", "长春市", "长春")])
+    whole, _ = await convo.run(ActionAnswerTopic(), {})
+    expected = {"什么时候交": "time", "能在网上交吗": "channels"}
+    for text, aspect in expected.items():
+        convo.user(text, "ask_payment_channels")
+        messages, _ = await convo.run(ActionAnswerTopic(), {})
+        reply = texts(messages)
+        answer = shared_kb.answer("ask_payment_channels", "长春市")
+        assert reply != texts(whole) and len(reply) < len(texts(whole)) / 2, (text, reply)
+        part = aspects.resolve(aspect, answer, shared_kb.answer("ask_payment_channels", None))
+        assert any(item in reply for item in part.items) or say("follow_up.missing", title=answer.title,
+                                                                 label=say(f"aspects.{aspect}.label"),
+                                                                 where="")[:10] in reply, (text, reply)
+    # The same words as a first question still get the whole answer.
+    convo = Conversation()
+    convo.user("长春居民医保能在网上交吗", "ask_payment_channels", [entity("city", "长春市", "长春")])
+    messages, _ = await convo.run(ActionAnswerTopic(), {})
+    assert len(texts(messages)) > len(texts(whole)) / 2
