@@ -168,6 +168,8 @@ async def test_next_step_reads_the_steps_one_at_a_time(shared_kb):
     ("能不能代办", "proxy"),
     ("必须本人去吗", "proxy"),
     ("可以让我儿子帮我去办不", "proxy"),
+    ("能不能我帮她办", "proxy"),       # a relative asking for the elder, not the elder asking
+    ("我替老人办行不行", "proxy"),
     ("多久能办好", "time"),
     ("有效期多长", "time"),
     ("不用手机怎么办", "offline"),
