@@ -31,13 +31,16 @@ NOT_SHORT = {"合作", "安宁", "东方", "大安", "龙井", "安康", "白银
              "个旧", "双河", "新星", "白杨", "永康", "红河", "怒江", "黄山", "东兴", "北流",
              # inside words residents write: 医保定点, 民营口腔, 每周口服, 平安顺利, 三明治
              "保定", "营口", "周口", "安顺", "三明", "高密", "宁安", "海伦", "尚志", "五常",
-             "弥勒", "磐石", "临江", "三河", "南宫", "安国", "赤水", "古交", "孝义", "龙口"}
+             "弥勒", "磐石", "临江", "三河", "南宫", "安国", "赤水", "古交", "孝义", "龙口",
+             # districts of the province-level cities: 长寿 (long life), 南岸 (south bank), 石柱
+             "长寿", "南岸", "石柱", "金山", "南开", "和平", "河东", "河西", "河北", "东城", "西城"}
+MUNICIPALITIES = {"11", "12", "31", "50"}  # 北京, 天津, 上海, 重庆
 GENERIC = {"市辖区", "县", "城区", "郊区", "矿区", "新区", "开发区", "高新区"}
 
 
 def short_name(name: str, nations: list[str]) -> str | None:
     """"南京市" → "南京"; "延边朝鲜族自治州" → "延边"; "阿克苏地区" → "阿克苏"."""
-    stripped = re.sub(r"(特别行政区|自治区|自治州|自治县|自治旗|地区|盟|省|市)$", "", name)
+    stripped = re.sub(r"(特别行政区|自治区|自治州|自治县|自治旗|新区|地区|盟|省|市|区|县)$", "", name)
     if stripped == name:
         return None
     while "自治" in name:  # 广西壮族 → 广西; 黔东南苗族侗族 → 黔东南; 新疆维吾尔 → 新疆
@@ -71,7 +74,9 @@ def build(adcodes: Path) -> dict:
         name = r["name"]
         if name in GENERIC or county_count[name] > 1 or len(name) < 3:
             continue
-        short = short_name(name, nations) if name.endswith("市") else None
+        # In the four province-level cities residents name districts short too ("去万州看病").
+        municipal = r["adcode"][:2] in MUNICIPALITIES and name.endswith(("区", "县"))
+        short = short_name(name, nations) if name.endswith("市") or municipal else None
         places[r["adcode"][:2]].setdefault(name, [short] if short and short not in NOT_SHORT else [])
         if r["adcode"][:4] in prefecture_of:
             within[name] = prefecture_of[r["adcode"][:4]]

@@ -43,6 +43,8 @@ def city_slot(events) -> list:
     ("深圳医保绍兴能用吗", "深圳市", "绍兴市"),       # beside the place of insurance, the other one
     ("江苏连云港的医保在哪交", "连云港市", None),       # ... but not the province it is in
     ("前年去了深圳打工，家里的新农合还要交吗", None, "深圳市"),
+    ("开州的去万州看病要备案不", None, "万州区"),        # districts of 重庆 by their short names
+    ("我在浦东住院，长春的医保", "长春市", "浦东新区"),
 ])
 def test_roles_of_the_places_named(shared_kb, text, insured, care):
     found = whereabouts.read(text, shared_kb)

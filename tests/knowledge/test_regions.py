@@ -35,7 +35,7 @@ def test_the_longest_name_wins_and_names_do_not_overlap():
 
 @pytest.mark.parametrize("text", [
     "医保定点医院有哪些", "民营口腔医院能刷医保吗", "每周口服的药能报吗", "合作医疗怎么交", "安宁疗护能报销吗",
-    "东方红", "外来宾客", "三明治", "平安顺利", "白银首饰",
+    "东方红", "外来宾客", "三明治", "平安顺利", "白银首饰", "长寿老人", "江南岸边", "银行东城支行",
 ])
 def test_everyday_words_are_no_place(text):
     assert found(text) == []
