@@ -497,12 +497,18 @@ def _inform_without_topic(
 ) -> list[EventType]:
     """A place, a person type or an aspect before any question: note it and ask what about."""
     kb = common.store()
+    text = tracker.latest_message.get("text") or ""
     try:
-        place = common.context(tracker, kb).place
+        # "我是南京的" / "俺是东海县的": the place read from the words when the entity missed it.
+        settled = whereabouts.settle(common.context(tracker, kb), tracker, kb, "", text)
+        place, outside = settled.ctx.place, settled.outside
         places = _place_names(kb)
+        noted = whereabouts.outside_lines(settled, kb)
     except KnowledgeError:
-        place, places = None, ""
+        settled, place, outside, places, noted = None, None, None, "", []
     names = {e.get("entity") for e in entities}
+    if place is not None and settled is not None and any(r.name == place.name for r in settled.named):
+        names.add("city")
     if aspect and aspect != "next_step":
         text = tracker.latest_message.get("text") or ""
         topics = suggest_topics(tracker.latest_message.get("intent_ranking") or [], text)
@@ -511,14 +517,18 @@ def _inform_without_topic(
                                  buttons=buttons + [common.human_button()])
         events: list[EventType] = [SlotSet("aspect", None)]
         return events + ([SlotSet("city", place.name)] if place else [])
-    if "city" in names and not place:
-        dispatcher.utter_message(text=say("follow_up.place_unknown", places=places))
-        return [SlotSet("city", None)]
     # The likeliest topics for these words (a place with a topic word: "正宁县的居民医保").
-    text = tracker.latest_message.get("text") or ""
     topics = suggest_topics(tracker.latest_message.get("intent_ranking") or [], text)
     buttons = common.topic_buttons(topics or common.wording()["ask"]["rephrase_topics"],
                                    city=place.name if place else None)
+    if outside is not None and noted:
+        # Theirs, outside our five: later answers are the national ones, said so now.
+        dispatcher.utter_message(text="\n".join([*noted, say("whereabouts.outside_noted", place=outside.name)]),
+                                 buttons=buttons + [common.human_button()])
+        return [SlotSet("city", outside.name)]
+    if "city" in names and not place:
+        dispatcher.utter_message(text=say("follow_up.place_unknown", places=places))
+        return [SlotSet("city", None)]
     if "city" in names:
         dispatcher.utter_message(text=say("follow_up.place_noted", place=place.name),
                                  buttons=buttons + [common.human_button()])

@@ -119,6 +119,7 @@ class Settled:
     outside_named: bool = False     # ... and the question says so (said once, not every answer)
     care: Region | None = None
     insured_province: str | None = None
+    named: tuple[Region, ...] = ()  # the places the words name
 
 
 def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, question: str) -> Settled:
@@ -163,7 +164,7 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
         ctx = replace(ctx, place=None, place_text=outside.name)
     province = outside.province if outside else (ctx.place.province if ctx.place else None)
     return Settled(ctx, outside, outside is not None and outside in found.named,
-                   found.care if care_topic else None, province)
+                   found.care if care_topic else None, province, found.named)
 
 
 def _with_reply(question: Whereabouts, reply: Whereabouts) -> Whereabouts:

@@ -33,12 +33,31 @@ async def test_a_detail_alone_without_a_ranking_is_matched_by_its_words(shared_k
     assert payloads[0] == '/ask_remote_care_filing{"aspect": "materials"}'
 
 
-async def test_a_place_we_do_not_cover_is_said_so_and_forgotten(shared_kb):
+async def test_a_place_we_do_not_cover_is_said_so_and_kept_for_national_answers(shared_kb):
     convo = Conversation()
     convo.user("北京的医保", "inform", [entity("city", "北京市", "北京")],
                ranking=[{"name": "inform", "confidence": 0.9}])
     messages, events = await convo.run(ActionInform(), {})
     places = "、".join(p.name for p in shared_kb.places())
+    assert messages[0]["text"].splitlines() == [
+        wording("whereabouts.outside").format(places=places, place="北京市"),
+        wording("whereabouts.outside_noted").format(place="北京市")]
+    assert [(e["name"], e["value"]) for e in events] == [("city", "北京市")]
+    # The entity may miss it: the words still say it.
+    convo = Conversation()
+    convo.user("我是南京的", "inform", ranking=[{"name": "inform", "confidence": 0.9}])
+    messages, events = await convo.run(ActionInform(), {})
+    assert messages[0]["text"].startswith("南京市不在我们的资料范围内")
+    assert [(e["name"], e["value"]) for e in events] == [("city", "南京市")]
+    # One of our places the entity missed is noted as such.
+    convo = Conversation()
+    convo.user("俺是东海县的", "inform", ranking=[{"name": "inform", "confidence": 0.9}])
+    messages, events = await convo.run(ActionInform(), {})
+    assert messages[0]["text"] == wording("follow_up.place_noted").format(place="连云港市")
+    # A place no county or city is named so: forgotten, as before.
+    convo = Conversation()
+    convo.user("周庄的医保", "inform", [entity("city", "周庄", "周庄")], ranking=[{"name": "inform", "confidence": 0.9}])
+    messages, events = await convo.run(ActionInform(), {})
     assert [m["text"] for m in messages] == [
         wording("follow_up.place_unknown").format(places=places, hotline=NATIONAL_HOTLINE)]
     assert [(e["name"], e["value"]) for e in events] == [("city", None)]
