@@ -464,14 +464,23 @@ class ActionInform(SyncAction):
             aspect = tracker.get_slot("aspect") if tracker.get_slot("aspect") in aspects.CANONICAL else None
         if not topic:
             return _inform_without_topic(dispatcher, tracker, entities, aspect)
-        if not pending and not aspect and not entities:
+        # "那长春呢": a new place, also when the entity missed it.
+        new_place = any(e.get("entity") == "city" for e in entities) or (not entities and _names_a_place(text))
+        if not pending and not aspect and not entities and not new_place:
             # Nothing new (the classifier's "inform" also catches unclear words): ask
             # which detail, rather than repeat the whole answer.
             return _which_detail(dispatcher, tracker, topic)
         # A new place or person type with no aspect: the whole question again for them.
         question = common.resident_words(tracker, topic)
-        announce = bool(pending) or any(e.get("entity") == "city" for e in entities)
+        announce = bool(pending) or new_place
         return answer_topic(dispatcher, tracker, topic, question, domain, aspect, announce)
+
+
+def _names_a_place(text: str) -> bool:
+    try:
+        return whereabouts.names_a_place(text, common.store())
+    except KnowledgeError:
+        return False
 
 
 def _which_detail(dispatcher: CollectingDispatcher, tracker: Tracker, topic: str) -> list[EventType]:

@@ -44,33 +44,46 @@ def _cues() -> dict[str, re.Pattern]:
         return "|".join(map(re.escape, sorted(cues[key], key=len, reverse=True)))
 
     clause = r"[^，。,.!?！？；;\s]"  # a character that does not end the clause
+    owner = rf"(?:{any_of('owner')})?"
     return {
-        "insured_after": re.compile(rf"(?:{any_of('owner')})?(?:{any_of('insured_after')})"),
+        "insured_after": re.compile(rf"{owner}(?:{any_of('insured_after')})(?!{any_of('offices')})"),
+        "paid": re.compile(rf"(?:{any_of('paid')})(?:{any_of('insured_after')}|(?!{clause}))"),
+        "insured_named": re.compile(rf"(?:{any_of('insured_named')})$"),
         "insured_before": re.compile(rf"(?:{any_of('insured_before')})$"),
+        "hukou": re.compile(rf"(?:{any_of('hukou')})"),
+        # "赣榆的，去青岛…", "开州的去万州…": a place opening the message is theirs.
+        "opening": re.compile("的"),
         "care_before": re.compile(rf"(?:{any_of('care_before')})$"),
         "care_at": re.compile(rf"(?:{any_of('care_at')})$"),
         # Within the clause: "我爸在台山，去广州看病" is care in 广州, not in 台山.
-        "care_after": re.compile(rf"(?:{any_of('owner')})?{clause}{{0,8}}?(?:{any_of('care_after')})"),
+        "care_after": re.compile(rf"{owner}{clause}{{0,8}}?(?:{any_of('care_after')})"),
         # "南京鼓楼医院": a hospital's own name may come between.
-        "care_places": re.compile(rf"(?:{any_of('owner')})?{clause}{{0,6}}?(?:{any_of('care_places')})"),
-        "person": re.compile(r"人(?!民)"),
+        "care_places": re.compile(rf"{owner}{clause}{{0,6}}?(?:{any_of('care_places')})"),
     }
 
 
 def _regions(kb: KnowledgeStore) -> Regions:
     # Our places by their own aliases ("东海" is 连云港's, not only a county of 江苏).
-    return regions().with_places((p.name, p.province, p.aliases) for p in kb.places())
+    places = tuple((p.name, p.province, tuple(p.aliases)) for p in kb.places())
+    return _with_places(places, tuple(common.wording()["whereabouts"]["not_places"]))
+
+
+@functools.lru_cache(maxsize=4)
+def _with_places(places: tuple, not_places: tuple) -> Regions:
+    return regions().with_places(places, not_places)
 
 
 def _role(text: str, m: Mention) -> tuple[str | None, int]:
     cues = _cues()
     before, after = text[max(0, m.start - 6):m.start], text[m.end:]
-    if cues["insured_after"].match(after):
+    if (cues["insured_named"].search(before) or cues["insured_after"].match(after)
+            or cues["paid"].match(after)):
         return "insured", STRONG
     if (cues["care_before"].search(before) or cues["care_places"].match(after)
             or (cues["care_at"].search(before) and cues["care_after"].match(after))):
         return "care", 0
-    if cues["insured_before"].search(before) or cues["person"].match(after):
+    if (cues["insured_before"].search(before) or cues["hukou"].match(after)
+            or (m.start == 0 and cues["opening"].match(after))):
         return "insured", WEAK
     return None, 0
 
@@ -81,7 +94,7 @@ def read(text: str, kb: KnowledgeStore) -> Whereabouts:
     insured: tuple[int, Region] | None = None
     cares: list[Region] = []
     unplaced: list[Region] = []
-    mentions = _regions(kb).find(text)
+    mentions = _specific(_regions(kb).find(text))
     for m in mentions:
         role, strength = _role(text, m)
         if role == "insured" and (insured is None or strength > insured[0]):
@@ -99,13 +112,23 @@ def read(text: str, kb: KnowledgeStore) -> Whereabouts:
     return Whereabouts(own, care, tuple(m.region for m in mentions))
 
 
+def _specific(mentions: list[Mention]) -> list[Mention]:
+    """"四川达州": the place, not the province named just before it."""
+    kept: list[Mention] = []
+    for m in mentions:
+        if kept and kept[-1].end == m.start and kept[-1].region.name == m.region.province != m.region.name:
+            kept[-1] = m
+        else:
+            kept.append(m)
+    return kept
+
+
 def _earlier_place(tracker: Tracker, kb: KnowledgeStore) -> PlaceRef | None:
-    """The place the city slot held before the latest message overwrote it."""
+    """The place the city slot held before the latest message overwrote it, however many
+    turns back ("我是长春的" → "谢谢" → "去江门看病要备案吗"); an emptied slot ends the search."""
     seen_latest = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            if seen_latest:
-                return None
             seen_latest = True
         elif seen_latest and event.get("event") == "slot" and event.get("name") == "city":
             return kb.resolve_place(event.get("value")) if event.get("value") else None
@@ -237,3 +260,8 @@ def ask_lines(settled: Settled, kb: KnowledgeStore, answer_text: str) -> list[st
     if _care_kind(settled) in ("inside_province", "same_province"):
         lines.append(_say(settled, "ask_province", province=settled.insured_province, hotline=hotline))
     return lines
+
+
+def names_a_place(text: str, kb: KnowledgeStore) -> bool:
+    """Whether ``text`` names a place ("那长春呢" when the entity missed it)."""
+    return bool(read(text, kb).named)

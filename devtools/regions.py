@@ -26,7 +26,7 @@ OUT = ROOT / "knowledge" / "regions.yml"
 
 # Short names that are also everyday words or other things residents name ("合作医疗",
 # "安宁疗护", "东方", "来宾", "阿里"); the full name ("合作市") still matches.
-NOT_SHORT = {"合作", "安宁", "东方", "大安", "龙井", "安康", "白银", "来宾", "中山", "大同", "长治",
+NOT_SHORT = {"合作", "安宁", "东方", "大安", "龙井", "安康", "白银", "来宾", "大同", "长治",
              "普洱", "阿里", "新民", "永安", "长乐", "福安", "高平", "阳春", "高安", "乐平", "江山",
              "个旧", "双河", "新星", "白杨", "永康", "红河", "怒江", "黄山", "东兴", "北流",
              # inside words residents write: 医保定点, 民营口腔, 每周口服, 平安顺利, 三明治

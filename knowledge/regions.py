@@ -52,14 +52,22 @@ class Regions:
                     names.setdefault(label, region)
         return cls(names, data.get("within"))
 
-    def with_places(self, places: Iterable[tuple[str, str, Iterable[str]]]) -> "Regions":
-        """A copy where each ``(name, province, aliases)`` names that place."""
+    def with_places(self, places: Iterable[tuple[str, str, Iterable[str]]],
+                    not_places: Iterable[str] = ()) -> "Regions":
+        """A copy where each ``(name, province, aliases)`` names that place, and so does every
+        place inside it ("开平" is 江门's); ``not_places`` are words that only look like a
+        place ("打开平台", "云南白药")."""
         names: dict[str, Region | None] = dict(self._names)
         for name, province, aliases in places:
             region = Region(name, province)
+            for label, known in self._names.items():
+                if known is not None and self._within.get(known.name) == name:
+                    names[label] = region
             for label in (name, *aliases):
                 if len(label) >= 2:
                     names[label] = region
+        for words in not_places:
+            names[words] = None
         return Regions(names, self._within)
 
     def contains(self, outer: str, name: str) -> bool:

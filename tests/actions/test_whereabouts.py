@@ -43,12 +43,42 @@ def city_slot(events) -> list:
     ("深圳医保绍兴能用吗", "深圳市", "绍兴市"),       # beside the place of insurance, the other one
     ("江苏连云港的医保在哪交", "连云港市", None),       # ... but not the province it is in
     ("前年去了深圳打工，家里的新农合还要交吗", None, "深圳市"),
-    ("开州的去万州看病要备案不", None, "万州区"),        # districts of 重庆 by their short names
+    ("开州的去万州看病要备案不", "开州区", "万州区"),      # districts of 重庆 by their short names
     ("我在浦东住院，长春的医保", "长春市", "浦东新区"),
+    # A strong cue beats a weak one said later; the weak one's place is then where care is.
+    ("深圳交的医保，我是江门人，在江门住院能直接报吗", "深圳市", "江门市"),
+    ("现在回连云港了，在深圳住院的钱还能报吗", None, "深圳市"),
+    ("喺广州睇病要唔要备案", None, "广州市"),
+    ("江门嘅医保喺佛山用唔用得", "江门市", "佛山市"),
+    ("江门人在广州住院能报吗", "江门市", "广州市"),
+    ("江门户口，去广州住院", "江门市", "广州市"),
+    ("鼓楼区医保在江门能用吗", None, "江门市"),          # 鼓楼区 is in several cities: none
+    ("户口在灌云，在苏州上班", "连云港市", "苏州市"),
+    ("我是开平的，去广州看病要备案吗", "江门市", "广州市"),  # places inside ours are ours
+    ("我在深圳买的药能报销吗，我是江门医保", "江门市", "深圳市"),  # 买的药 is no insurance
+    ("在南京交了押金住院，连云港的医保能报吗", "连云港市", "南京市"),
+    ("去广州买的药回来能报销吗", None, "广州市"),
+    ("我在江门社保局问过了，说长春的医保不能在这用", "长春市", "江门市"),  # an office, not insurance
+    ("医保一直是长春的，现在在江门住院了", "长春市", "江门市"),
+    ("医保是成都嘞", "成都市", None),
+    ("我们开州的娃儿在成都读书", "开州区", "成都市"),
+    ("赣榆的，去青岛住院要备案吗", "连云港市", "青岛市"),
+    ("切重庆看病要备案不", None, "重庆市"),              # 切 is 去 in 重庆 speech
+    ("中山医保去江门住院可以吗", "中山市", "江门市"),
+    ("四川达州的医保在开州能用不", "达州市", "开州区"),    # the city, not the province before it
 ])
+
 def test_roles_of_the_places_named(shared_kb, text, insured, care):
     found = whereabouts.read(text, shared_kb)
     assert (found.insured.name if found.insured else None, found.care.name if found.care else None) == (insured, care)
+
+
+@pytest.mark.parametrize("text", [
+    "云南白药能用医保买吗", "手机打开平台点缴费就行吗", "医保卡丢了重新会不会收费", "离开县城去市里看病能报吗",
+    "吃了长春藤叶片过敏了能报吗", "北京同仁堂的药能报吗", "江苏银行能交医保吗", "中山医院能刷医保吗",
+])
+def test_words_that_only_look_like_places(shared_kb, text):
+    assert whereabouts.read(text, shared_kb).named == ()
 
 
 async def test_the_place_of_insurance_not_the_last_place_named(shared_kb, domain):
@@ -230,3 +260,59 @@ async def test_where_to_ask_is_added_last_when_the_answer_names_no_hotline(share
     convo.user("深圳的医保，去广州看病要备案吗", "ask_remote_care_filing")
     messages, _ = await convo.run(answer, domain)
     assert not any(line.startswith("在广东省内看病要不要备案") for line in texts(messages))
+
+
+async def test_a_place_said_turns_before_stays_the_place_of_insurance(shared_kb, domain):
+    convo = Conversation()
+    convo.user("我是长春的", "inform", [entity("city", "长春市", "长春")])
+    await convo.run(inform, domain)
+    convo.user("谢谢", "thank")   # answered by a template: no action, no slot event
+    convo.user("去江门看病要备案吗", "ask_remote_care_filing", [entity("city", "江门市", "江门")])
+    messages, _ = await convo.run(answer, domain)
+    assert answered_city(messages) == "长春市"
+
+
+async def test_care_at_home_needs_no_note(shared_kb, domain):
+    convo = Conversation()
+    convo.user("我是长春的", "inform", [entity("city", "长春市", "长春")])
+    await convo.run(inform, domain)
+    convo.user("在长春住院要备案吗", "ask_remote_care_filing", [entity("city", "长春市", "长春")])
+    messages, _ = await convo.run(answer, domain)
+    assert answered_city(messages) == "长春市"
+    assert not any("跨省" in line and ("不在" in line or "同在" in line) for line in texts(messages))
+
+
+async def test_every_care_topic_gets_the_note(shared_kb, domain):
+    from actions import common
+
+    for topic in sorted(common.care_elsewhere_topics()):
+        convo = Conversation()
+        convo.user("我是连云港的，在南京住院了", topic, [entity("city", "连云港市", "连云港")])
+        messages, _ = await convo.run(answer, domain)
+        assert texts(messages)[0].startswith("南京市和连云港市同在江苏省"), topic
+
+
+async def test_the_outside_note_comes_before_the_rule_for_their_situation(shared_kb, domain):
+    convo = Conversation()
+    convo.user("深圳的医保，去海南住院没备案，能报吗", "ask_remote_care_filing")
+    messages, _ = await convo.run(answer, domain)
+    lines = texts(messages)
+    assert lines[0].startswith("深圳市不在我们的资料范围内")
+    assert lines[1].startswith(wording("answer.rule_lead").format(text=""))
+
+
+async def test_a_new_place_after_an_outside_one_is_answered_for_the_new_place(shared_kb, domain):
+    convo = Conversation()
+    convo.user("深圳的医保在江门能用吗", "ask_cross_region_settlement", [entity("city", "江门市", "江门")])
+    await convo.run(answer, domain)
+    convo.user("那长春呢", "inform")   # the entity missed it
+    messages, _ = await convo.run(inform, domain)
+    assert answered_city(messages) == "长春市"
+    assert not any("深圳" in line for line in texts(messages))
+
+
+async def test_two_places_the_entity_missed_are_not_guessed_between(shared_kb, domain):
+    convo = Conversation()
+    convo.user("南昌和九江哪里报得多", "ask_reimbursement")
+    messages, _ = await convo.run(answer, domain)
+    assert texts(messages) == [wording("ask.city")]

@@ -58,3 +58,12 @@ def test_which_prefecture_and_province_a_place_lies_in():
     assert table.contains("庆阳市", "正宁县") and table.contains("甘肃省", "正宁县")
     assert table.contains("重庆市", "开州区") and not table.contains("庆阳市", "开州区")
     assert not table.contains("庆阳市", "庆阳市")
+
+
+def test_short_names_withheld_as_everyday_words_name_no_place():
+    from devtools.regions import NOT_SHORT
+
+    table = regions()
+    for word in NOT_SHORT:
+        # A province keeps its own short name (河北); no other place is named by it.
+        assert all(m.region.name == m.region.province for m in table.find(word) if m.said == word), word
