@@ -66,6 +66,8 @@ def city_slot(events) -> list:
     ("切重庆看病要备案不", None, "重庆市"),              # 切 is 去 in 重庆 speech
     ("中山医保去江门住院可以吗", "中山市", "江门市"),
     ("四川达州的医保在开州能用不", "达州市", "开州区"),    # the city, not the province before it
+    ("鹤山市民，去佛山住院怎么报", "江门市", "佛山市"),
+    ("我们一家都是正宁的，儿子在银川打工", "正宁县", "银川市"),
 ])
 
 def test_roles_of_the_places_named(shared_kb, text, insured, care):
