@@ -66,8 +66,9 @@ test-stories: $(VENV)/.installed
 	$(RASA) test core --stories tests/test_stories.yml --model models/assistant.tar.gz \
 	  --out results/stories --fail-on-prediction-errors --no-plot
 
-eval: $(VENV)/.installed train  ## NLU vs the simple peer on held-out and real questions (results/nlu/report.md)
+eval: $(VENV)/.installed train  ## NLU vs the simple peer (results/nlu/report.md); place roles vs order-only peers (results/places/report.md)
 	$(PY) -m devtools.evaluate
+	$(PY) -m devtools.evaluate_places
 
 bench: setup kb train  ## load test: embedded and production set-ups, report in bench/results/
 	$(PY) -m bench
