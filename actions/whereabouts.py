@@ -34,6 +34,7 @@ class Whereabouts:
     insured: Region | None = None   # the place named as the resident's own
     care: Region | None = None      # the place named as where they go for care
     named: tuple[Region, ...] = ()  # every place named
+    guessed: bool = False           # no word says whose ``insured`` is: it was named first
 
 
 @functools.lru_cache(maxsize=1)
@@ -104,12 +105,15 @@ def read(text: str, kb: KnowledgeStore) -> Whereabouts:
         elif role is None:
             unplaced.append(m.region)
     own = insured[1] if insured else None
+    # No word says whose place it is: residents name their own first ("江门 佛山住院能报吗").
+    guess = next((r for r in unplaced if r not in cares), None) if own is None else None
+    own = own or guess
     care = next((r for r in cares if own is None or r.name != own.name), None)
     if care is None and own is not None:
         # "深圳医保绍兴能用吗": beside the place of insurance, another place is where they go
         # (not the province it is in: "江苏连云港的医保").
         care = next((r for r in unplaced if r.name not in (own.name, own.province)), None)
-    return Whereabouts(own, care, tuple(m.region for m in mentions))
+    return Whereabouts(own, care, tuple(m.region for m in mentions), guess is not None)
 
 
 def _specific(mentions: list[Mention]) -> list[Mention]:
@@ -152,7 +156,9 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
         found = _with_reply(found, read(ctx.text, kb))
     care_topic = topic in common.care_elsewhere_topics()
     outside = None
-    if found.insured is not None:
+    # A place taken as theirs only for being named first counts beside another place; alone
+    # it is what the entity or the rule for one place named below decide.
+    if found.insured is not None and (not found.guessed or len(set(found.named)) >= 2):
         served = kb.resolve_place(found.insured.name)
         if served is not None and served.name == found.insured.name:
             ctx = replace(ctx, place=served, place_text=None)
@@ -195,11 +201,13 @@ def _with_reply(question: Whereabouts, reply: Whereabouts) -> Whereabouts:
     or "那长春呢", names where they are insured."""
     if not reply.named:
         return question
-    insured = reply.insured
-    if insured is None and reply.care is None and len(set(reply.named)) == 1:
-        insured = reply.named[0]
+    insured, guessed = reply.insured, reply.guessed
+    if guessed and len(set(reply.named)) == 1:
+        guessed = False   # one place said in reply: the answer to where they are insured
+    if insured is None:
+        insured, guessed = question.insured, question.guessed
     care = reply.care or (question.care if question.care != insured else None)
-    return Whereabouts(insured or question.insured, care, reply.named + question.named)
+    return Whereabouts(insured, care, reply.named + question.named, guessed)
 
 
 def _outside(name: str) -> Region | None:
