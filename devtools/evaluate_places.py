@@ -1,8 +1,10 @@
 """Where residents are insured and go for care: actions/whereabouts.py against simple peers.
 
-`python -m devtools.evaluate_places` (part of `make eval`) reads every message of
-tests/places/questions.yml (written apart from the cue lists, never tuned against) and
-writes results/places/report.md. The peers read the same places with the same gazetteer,
+`python -m devtools.evaluate_places` (part of `make eval`) reads the messages of two sets
+in tests/places/, both written by other sessions apart from the cue lists, and writes
+results/places/report.md: questions.yml, whose overall score informed one rule (the order
+rule in actions/whereabouts.py), and test_questions.yml, written after that and kept for
+the held-out figure; neither is tuned against item by item. The peers read the same places with the same gazetteer,
 so the comparison is of the roles alone:
 - last named: the last place named is the place of insurance (what Rasa's city slot
   keeps), the first other one the place of care;
@@ -19,7 +21,11 @@ from typing import Callable, Optional
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ROOT / "tests" / "places" / "questions.yml"
+SETS = {
+    "development set (`tests/places/questions.yml`; its overall score informed the order rule)":
+        ROOT / "tests" / "places" / "questions.yml",
+    "held-out test set (`tests/places/test_questions.yml`)": ROOT / "tests" / "places" / "test_questions.yml",
+}
 REPORT = ROOT / "results" / "places" / "report.md"
 
 Reading = tuple[Optional[str], Optional[str]]  # (insured, care)
@@ -88,7 +94,7 @@ def evaluate(items: list[dict], kb) -> tuple[dict[str, Score], dict[str, dict[st
     return total, by_style, misses
 
 
-def report(items: list[dict], total, by_style, misses) -> str:
+def report(title: str, items: list[dict], total, by_style, misses) -> str:
     n = len(items)
     styles = Counter(i.get("style", "plain") for i in items)
 
@@ -96,10 +102,7 @@ def report(items: list[dict], total, by_style, misses) -> str:
         return f"{k / of:.1%}" if of else "-"
 
     lines = [
-        "# Place roles: where residents are insured, where they go for care", "",
-        f"{n} messages of `tests/places/questions.yml`, written apart from the cue lists and never "
-        "tuned against (see its README). All three systems read the places with the same gazetteer "
-        "(`knowledge/regions.yml` plus our places' aliases); the peers assign roles by order only.", "",
+        f"## {title}", "", f"{n} messages.", "",
         "| system | place of insurance right | place of care right | both right |",
         "| --- | --- | --- | --- |",
     ]
@@ -115,14 +118,28 @@ def report(items: list[dict], total, by_style, misses) -> str:
     return "\n".join(lines)
 
 
+HEADER = """# Place roles: where residents are insured, where they go for care
+
+Messages written by other sessions than the cue lists (see tests/places/README.md and
+TEST_README.md). All systems read the places with the same gazetteer
+(`knowledge/regions.yml` plus our places' aliases); the peers assign roles by order only:
+"last named" is what Rasa's city slot keeps, "first named" the plain order rule.
+"""
+
+
 def main() -> int:
-    items = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["items"]
-    total, by_style, misses = evaluate(items, _kb())
+    kb = _kb()
+    sections = [HEADER]
+    for title, path in SETS.items():
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+        total, by_style, misses = evaluate(items, kb)
+        sections.append(report(title, items, total, by_style, misses))
+        print(title.split(" (")[0])
+        for name, score in total.items():
+            print(f"  {name}: insured {score.insured}/{len(items)}, care {score.care}/{len(items)}, "
+                  f"both {score.both}/{len(items)}")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(report(items, total, by_style, misses), encoding="utf-8")
-    for name, score in total.items():
-        print(f"{name}: insured {score.insured}/{len(items)}, care {score.care}/{len(items)}, "
-              f"both {score.both}/{len(items)}")
+    REPORT.write_text("\n".join(sections), encoding="utf-8")
     print(f"report: {REPORT.relative_to(ROOT)}")
     return 0
 

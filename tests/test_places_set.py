@@ -1,4 +1,4 @@
-"""The place-role evaluation set (tests/places/questions.yml) is well formed.
+"""The place-role evaluation sets (tests/places/) are well formed.
 
 `make eval` scores actions/whereabouts.py on it against order-only peers; the set is
 never tuned against (tests/places/README.md).
@@ -21,7 +21,7 @@ def _items(name: str) -> list[dict]:
 def test_every_item_is_labelled_with_places_the_assistant_can_name():
     served = {place.name for place in read_all() if place.id != "national"}
     table = regions()
-    for file in ("questions.yml",):
+    for file in ("questions.yml", "test_questions.yml"):
         items = _items(file)
         assert len(items) >= 100
         assert len({i["text"] for i in items}) == len(items), "duplicate messages"
