@@ -135,10 +135,18 @@ async def test_the_place_of_care_alone_is_not_taken_for_the_place_of_insurance(s
         care="江门市（广东省）", province="吉林省", home="长春市")
 
 
-async def test_a_place_said_before_stays_the_place_of_insurance(shared_kb, domain):
+async def said_changchun(domain) -> Conversation:
     convo = Conversation()
     convo.user("我是长春的", "inform", [entity("city", "长春市", "长春")])
     await convo.run(inform, domain)
+    return convo
+
+
+@pytest.mark.parametrize("between", [False, True])
+async def test_a_place_said_before_stays_the_place_of_insurance(shared_kb, domain, between):
+    convo = await said_changchun(domain)
+    if between:
+        convo.user("谢谢", "thank")   # answered by a template: no action, no slot event
     convo.user("去江门看病要备案吗", "ask_remote_care_filing", [entity("city", "江门市", "江门")])
     messages, events = await convo.run(answer, domain)
     assert answered_city(messages) == "长春市" and city_slot(events) == ["长春市"]
@@ -264,20 +272,8 @@ async def test_where_to_ask_is_added_last_when_the_answer_names_no_hotline(share
     assert not any(line.startswith("在广东省内看病要不要备案") for line in texts(messages))
 
 
-async def test_a_place_said_turns_before_stays_the_place_of_insurance(shared_kb, domain):
-    convo = Conversation()
-    convo.user("我是长春的", "inform", [entity("city", "长春市", "长春")])
-    await convo.run(inform, domain)
-    convo.user("谢谢", "thank")   # answered by a template: no action, no slot event
-    convo.user("去江门看病要备案吗", "ask_remote_care_filing", [entity("city", "江门市", "江门")])
-    messages, _ = await convo.run(answer, domain)
-    assert answered_city(messages) == "长春市"
-
-
 async def test_care_at_home_needs_no_note(shared_kb, domain):
-    convo = Conversation()
-    convo.user("我是长春的", "inform", [entity("city", "长春市", "长春")])
-    await convo.run(inform, domain)
+    convo = await said_changchun(domain)
     convo.user("在长春住院要备案吗", "ask_remote_care_filing", [entity("city", "长春市", "长春")])
     messages, _ = await convo.run(answer, domain)
     assert answered_city(messages) == "长春市"
