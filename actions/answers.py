@@ -519,7 +519,6 @@ def _inform_without_topic(
     if place is not None and settled is not None and any(r.name == place.name for r in settled.named):
         names.add("city")
     if aspect and aspect != "next_step":
-        text = tracker.latest_message.get("text") or ""
         topics = suggest_topics(tracker.latest_message.get("intent_ranking") or [], text)
         buttons = common.topic_buttons(topics, city=place.name if place else None, aspect=aspect)
         dispatcher.utter_message(text=say("ask.aspect_without_topic", label=say(f"aspects.{aspect}.label")),

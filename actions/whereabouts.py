@@ -156,9 +156,12 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
         found = _with_reply(found, read(ctx.text, kb))
     care_topic = topic in common.care_elsewhere_topics()
     outside = None
-    # A place taken as theirs only for being named first counts beside another place; alone
-    # it is what the entity or the rule for one place named below decide.
-    if found.insured is not None and (not found.guessed or len(set(found.named)) >= 2):
+    # A place taken as theirs only for being named first counts beside another place, and
+    # not over a place said before ("我是长春的" → "北京和上海哪个报得多"); alone it is what
+    # the entity or the rule for one place named below decide.
+    guess_counts = len(set(found.named)) >= 2 and (
+        ctx.place is None or any(r.name == ctx.place.name for r in found.named))
+    if found.insured is not None and (not found.guessed or guess_counts):
         served = kb.resolve_place(found.insured.name)
         if served is not None and served.name == found.insured.name:
             ctx = replace(ctx, place=served, place_text=None)

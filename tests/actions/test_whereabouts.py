@@ -316,3 +316,10 @@ async def test_of_two_places_no_word_assigns_the_first_named_is_theirs(shared_kb
         convo.user("南昌和九江哪里报得多", "ask_reimbursement")
         messages, events = await convo.run(answer, domain)
         assert texts(messages)[0].startswith("南昌市不在我们的资料范围内") and city_slot(events) == ["南昌市"]
+
+
+async def test_a_guess_by_order_does_not_override_a_place_said_before(shared_kb, domain):
+    convo = await said_changchun(domain)
+    convo.user("北京和上海哪个报得多", "ask_reimbursement")
+    messages, _ = await convo.run(answer, domain)
+    assert answered_city(messages) == "长春市"
