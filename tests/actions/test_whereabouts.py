@@ -281,9 +281,8 @@ async def test_care_at_home_needs_no_note(shared_kb, domain):
 
 
 async def test_every_care_topic_gets_the_note(shared_kb, domain):
-    from actions import common
-
-    for topic in sorted(common.care_elsewhere_topics()):
+    # Filing, settlement, and the claim made after paying in full elsewhere.
+    for topic in ("ask_remote_care_filing", "ask_cross_region_settlement", "ask_manual_reimbursement"):
         convo = Conversation()
         convo.user("我是连云港的，在南京住院了", topic, [entity("city", "连云港市", "连云港")])
         messages, _ = await convo.run(answer, domain)
