@@ -74,6 +74,49 @@ def _with_places(places: tuple, not_places: tuple) -> Regions:
     return regions().with_places(places, not_places)
 
 
+@functools.lru_cache(maxsize=8192)
+def _sound(char: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin(char)[0] if "\u4e00" <= char <= "\u9fff" else char
+
+
+@functools.lru_cache(maxsize=4)
+def _our_sounds(places: tuple) -> dict[tuple[str, ...], Region]:
+    return {tuple(_sound(c) for c in label): Region(name, province)
+            for name, province, aliases in places for label in (name, *aliases) if len(label) >= 2}
+
+
+def _is_word(chars: str) -> bool:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return bool(jieba.dt.FREQ.get(chars))
+
+
+def _sounding_like_ours(text: str, kb: KnowledgeStore, found: list[Mention]) -> list[Mention]:
+    """Our places written with the right sounds and the wrong characters, as speech
+    recognition and hurried typing write them ("连运港", "江们", "开周区"); never a word the
+    dictionary knows ("干预" sounds like 赣榆, "无意" like 五邑, "泰山" like 台山)."""
+    places = tuple((p.name, p.province, tuple(p.aliases)) for p in kb.places())
+    sounds, taken = _our_sounds(places), {i for m in found for i in range(m.start, m.end)}
+    longest = max((len(key) for key in sounds), default=0)
+    heard = [_sound(c) for c in text]
+    extra: list[Mention] = []
+    i = 0
+    while i < len(text):
+        for size in range(min(longest, len(text) - i), 1, -1):
+            chars = text[i:i + size]
+            region = sounds.get(tuple(heard[i:i + size]))
+            if region and not taken.intersection(range(i, i + size)) and not _is_word(chars):
+                extra.append(Mention(region, chars, i, i + size))
+                i += size
+                break
+        else:
+            i += 1
+    return extra
+
+
 def _role(text: str, m: Mention) -> tuple[str | None, int]:
     cues = _cues()
     before, after = text[max(0, m.start - 6):m.start], text[m.end:]
@@ -96,6 +139,7 @@ def read(text: str, kb: KnowledgeStore) -> Whereabouts:
     cares: list[Region] = []
     unplaced: list[Region] = []
     mentions = _specific(_regions(kb).find(text))
+    mentions = sorted(mentions + _sounding_like_ours(text, kb, mentions), key=lambda m: m.start)
     for m in mentions:
         role, strength = _role(text, m)
         if role == "insured" and (insured is None or strength > insured[0]):

@@ -67,6 +67,10 @@ def city_slot(events) -> list:
     ("中山医保去江门住院可以吗", "中山市", "江门市"),
     ("四川达州的医保在开州能用不", "达州市", "开州区"),    # the city, not the province before it
     ("鹤山市民，去佛山住院怎么报", "江门市", "佛山市"),
+    # Our places with the right sounds and the wrong characters, as speech recognition writes them.
+    ("我是连运港的在苏州打工生病了住院怎么办备案", "连云港市", "苏州市"),
+    ("开周区的医保在重庆主城看病报销比例低吗", "开州区", "重庆市"),
+    ("江们的医保怎么交费", "江门市", None),
     ("我们一家都是正宁的，儿子在银川打工", "正宁县", "银川市"),
 ])
 
@@ -78,6 +82,8 @@ def test_roles_of_the_places_named(shared_kb, text, insured, care):
 @pytest.mark.parametrize("text", [
     "云南白药能用医保买吗", "手机打开平台点缴费就行吗", "医保卡丢了重新会不会收费", "离开县城去市里看病能报吗",
     "吃了长春藤叶片过敏了能报吗", "北京同仁堂的药能报吗", "江苏银行能交医保吗", "中山医院能刷医保吗",
+    # Words that sound like our places: 干预 (赣榆), 无意 (五邑), 泰山 (台山).
+    "早期干预治疗能报销吗", "无意中发现医保卡被人用了", "爬泰山摔伤了能报吗",
 ])
 def test_words_that_only_look_like_places(shared_kb, text):
     assert whereabouts.read(text, shared_kb).named == ()
