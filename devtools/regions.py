@@ -7,9 +7,11 @@ cpca (MIT licence) ships the national administrative division codes (国家统�
 统计用区划代码): the first two digits name the province, the next two the prefecture,
 the next two the county. The action server only reads the YAML this writes.
 
-Short names ("南京" for 南京市) are kept for provinces and prefectures, and for county-level
-cities whose short name is no everyday word; other county-level places only by their full
-name, and only where no other place shares it ("朝阳区" is in Beijing and in 长春).
+Short names ("南京" for 南京市) are kept for provinces and prefectures, for county-level
+cities and for the districts of 北京, 天津, 上海 and 重庆 ("万州"), where the short name is
+no everyday word (NOT_SHORT); other county-level places only by their full name, and only
+where no other place shares it ("朝阳区" is in Beijing and in 长春: `ambiguous`, read as no
+place). `within` gives each county-level place's prefecture (正宁县 → 庆阳市).
 """
 from __future__ import annotations
 
