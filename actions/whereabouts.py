@@ -21,7 +21,7 @@ from rasa_sdk import Tracker
 
 from actions import common
 from actions.common import ELDER, Context, say
-from knowledge.regions import Mention, Region, Regions, regions
+from knowledge.regions import Mention, Region, Regions, regions, scan
 from knowledge.store import KnowledgeStore, PlaceRef
 from textproc.normalize import normalize
 
@@ -100,21 +100,15 @@ def _sounding_like_ours(text: str, kb: KnowledgeStore, found: list[Mention]) -> 
     dictionary knows ("干预" sounds like 赣榆, "无意" like 五邑, "泰山" like 台山)."""
     places = tuple((p.name, p.province, tuple(p.aliases)) for p in kb.places())
     sounds, taken = _our_sounds(places), {i for m in found for i in range(m.start, m.end)}
-    longest = max((len(key) for key in sounds), default=0)
     heard = [_sound(c) for c in text]
-    extra: list[Mention] = []
-    i = 0
-    while i < len(text):
-        for size in range(min(longest, len(text) - i), 1, -1):
-            chars = text[i:i + size]
-            region = sounds.get(tuple(heard[i:i + size]))
-            if region and not taken.intersection(range(i, i + size)) and not _is_word(chars):
-                extra.append(Mention(region, chars, i, i + size))
-                i += size
-                break
-        else:
-            i += 1
-    return extra
+
+    def lookup(start: int, chars: str) -> tuple[bool, Region | None]:
+        region = sounds.get(tuple(heard[start:start + len(chars)]))
+        matched = (region is not None and not taken.intersection(range(start, start + len(chars)))
+                   and not _is_word(chars))
+        return matched, region
+
+    return scan(text, max((len(key) for key in sounds), default=0), lookup)
 
 
 def _role(text: str, m: Mention) -> tuple[str | None, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Optional
 
 import yaml
 
@@ -81,20 +81,26 @@ class Regions:
 
     def find(self, text: str) -> list[Mention]:
         """Every place named in ``text``, leftmost and longest first, none overlapping."""
-        found: list[Mention] = []
-        i = 0
-        while i < len(text):
-            for size in range(min(self._longest, len(text) - i), 1, -1):
-                label = text[i:i + size]
-                if label in self._names:
-                    region = self._names[label]
-                    if region is not None:
-                        found.append(Mention(region, label, i, i + size))
-                    i += size
-                    break
-            else:
-                i += 1
-        return found
+        return scan(text, self._longest, lambda i, label: (label in self._names, self._names.get(label)))
+
+
+def scan(text: str, longest: int,
+         lookup: Callable[[int, str], tuple[bool, Optional[Region]]]) -> list[Mention]:
+    """Leftmost-longest matching: ``lookup(start, chars)`` says whether the characters match
+    and which region they name (``None``: matched, but no place, so nothing inside them is read)."""
+    found: list[Mention] = []
+    i = 0
+    while i < len(text):
+        for size in range(min(longest, len(text) - i), 1, -1):
+            matched, region = lookup(i, text[i:i + size])
+            if matched:
+                if region is not None:
+                    found.append(Mention(region, text[i:i + size], i, i + size))
+                i += size
+                break
+        else:
+            i += 1
+    return found
 
 
 @lru_cache(maxsize=1)
