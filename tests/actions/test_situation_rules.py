@@ -128,7 +128,7 @@ async def test_the_rule_leads_an_answer_about_one_detail_too(action_db, domain):
 async def answer_after_the_place(convo: Conversation, domain, place: str) -> list[str]:
     """Answer the question; the bot asks for the place, the resident names it: the reply."""
     asked, _ = await convo.run(answer, domain)
-    assert asked[-1]["text"] == "您是在哪里参保的？"
+    assert asked[-1]["text"] == wording("ask.city")
     convo.user(place, "inform", [entity("city", place)])
     messages, _ = await convo.run(inform, domain)
     return lines(messages)
