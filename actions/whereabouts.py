@@ -190,8 +190,9 @@ class Settled:
 def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, question: str) -> Settled:
     """The context with the place the resident is insured in, as their words say."""
     found = read(question, kb)
-    if ctx.text and ctx.text != question:
-        found = _with_reply(found, read(ctx.text, kb))
+    # (Compared as normalised: Rasa's message text and the tracker's may differ in width.)
+    if ctx.text and normalize(ctx.text) != normalize(question):
+        found = _with_reply(found, read(ctx.text, kb), short=len(ctx.text) <= SHORT)
     care_topic = topic in common.care_elsewhere_topics()
     outside = None
     # A place taken as theirs only for being named first counts beside another place, and
@@ -237,14 +238,14 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
                    found.care if care_topic else None, province, found.named)
 
 
-def _with_reply(question: Whereabouts, reply: Whereabouts) -> Whereabouts:
+def _with_reply(question: Whereabouts, reply: Whereabouts, short: bool = True) -> Whereabouts:
     """The question's places, updated by a later message: "南京" after "您是在哪里参保的？",
     or "那长春呢", names where they are insured."""
     if not reply.named:
         return question
     insured, guessed = reply.insured, reply.guessed
-    if guessed and len(set(reply.named)) == 1:
-        guessed = False   # one place said in reply: the answer to where they are insured
+    if guessed and short and len(set(reply.named)) == 1:
+        guessed = False   # one place said in a short reply: the answer to where they are insured
     if insured is None:
         insured, guessed = question.insured, question.guessed
     care = reply.care or (question.care if question.care != insured else None)

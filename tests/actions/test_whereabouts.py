@@ -239,6 +239,8 @@ async def test_a_place_in_a_story_is_not_taken_for_theirs(shared_kb, domain):
     for entities in ([], [entity("city", "重庆市", "重庆")]):
         convo = Conversation()
         convo.user(story, "ask_cross_region_settlement", entities)
+        # Rasa's normaliser hands the action full-width punctuation folded: not a second message.
+        convo.latest["text"] = story.replace("，", ",").replace("？", "?")
         messages, _ = await convo.run(answer, domain)
         assert texts(messages)[-1] == wording("ask.city")
         assert not any("本地资料" in line for line in texts(messages))
