@@ -217,16 +217,20 @@ def compose_lines(
     return lines
 
 
+class Hint(str):
+    """The follow-up hint line, which stays last in an answer."""
+
+
 def _is_hint(line: Line) -> bool:
-    return isinstance(line, str) and line.startswith(say("answer.follow_up_hint", questions="\0").split("\0")[0])
+    return isinstance(line, Hint)
 
 
 def _hint(parts: list[Part]) -> list[str]:
     """Offer the details a source gives that the answer did not spell out."""
     if not parts:
         return []
-    return [say("answer.follow_up_hint", questions="".join(
-        say("answer.hint_item", label=say(f"aspects.{p.aspect}.label")) for p in parts))]
+    return [Hint(say("answer.follow_up_hint", questions="".join(
+        say("answer.hint_item", label=say(f"aspects.{p.aspect}.label")) for p in parts)))]
 
 
 def _source_data(entry: Union[Answer, FactHit]) -> dict[str, Any]:

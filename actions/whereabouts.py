@@ -63,10 +63,14 @@ def _cues() -> dict[str, re.Pattern]:
     }
 
 
+def _ours(kb: KnowledgeStore) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Our places as ``(name, province, aliases)``, hashable for the caches below."""
+    return tuple((p.name, p.province, tuple(p.aliases)) for p in kb.places())
+
+
 def _regions(kb: KnowledgeStore) -> Regions:
     # Our places by their own aliases ("东海" is 连云港's, not only a county of 江苏).
-    places = tuple((p.name, p.province, tuple(p.aliases)) for p in kb.places())
-    return _with_places(places, tuple(common.wording()["whereabouts"]["not_places"]))
+    return _with_places(_ours(kb), tuple(common.wording()["whereabouts"]["not_places"]))
 
 
 @functools.lru_cache(maxsize=4)
@@ -98,8 +102,7 @@ def _sounding_like_ours(text: str, kb: KnowledgeStore, found: list[Mention]) -> 
     """Our places written with the right sounds and the wrong characters, as speech
     recognition and hurried typing write them ("连运港", "江们", "开周区"); never a word the
     dictionary knows ("干预" sounds like 赣榆, "无意" like 五邑, "泰山" like 台山)."""
-    places = tuple((p.name, p.province, tuple(p.aliases)) for p in kb.places())
-    sounds, taken = _our_sounds(places), {i for m in found for i in range(m.start, m.end)}
+    sounds, taken = _our_sounds(_ours(kb)), {i for m in found for i in range(m.start, m.end)}
     heard = [_sound(c) for c in text]
 
     def lookup(start: int, chars: str) -> tuple[bool, Region | None]:
@@ -201,11 +204,10 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
     guess_counts = len(set(found.named)) >= 2 and (
         ctx.place is None or any(r.name == ctx.place.name for r in found.named))
     if found.insured is not None and (not found.guessed or guess_counts):
-        served = kb.resolve_place(found.insured.name)
-        if served is not None and served.name == found.insured.name:
+        served = _served(found.insured, kb)
+        if served is not None:
             ctx = replace(ctx, place=served, place_text=None)
-        elif ctx.place is None or not (ctx.place.province == found.insured.name
-                                       or regions().contains(found.insured.name, ctx.place.name)):
+        elif ctx.place is None or not _inside(found.insured.name, ctx.place):
             # (Not "江门的，…广东的社保": 江门 is in 广东, and says more.)
             outside = found.insured
     elif ctx.place is None and ctx.place_text:
@@ -226,8 +228,8 @@ def settle(ctx: Context, tracker: Tracker, kb: KnowledgeStore, topic: str, quest
         named = {r for r in found.named if not (care_topic and r == found.care)}
         if len(named) == 1:
             (only,) = named
-            served = kb.resolve_place(only.name)
-            if served is not None and served.name == only.name:
+            served = _served(only, kb)
+            if served is not None:
                 ctx = replace(ctx, place=served)
             else:
                 outside = only
@@ -253,8 +255,19 @@ def _with_reply(question: Whereabouts, reply: Whereabouts, short: bool = True) -
 
 
 def _outside(name: str) -> Region | None:
-    mentions = regions().find(normalize(name))
-    return mentions[0].region if len(mentions) == 1 and mentions[0].said == normalize(name) else None
+    """The region a city slot names when it is none of ours ("北京市")."""
+    return regions().named(normalize(name))
+
+
+def _served(region: Region, kb: KnowledgeStore) -> PlaceRef | None:
+    """The place of ours ``region`` is, if it is one."""
+    place = kb.resolve_place(region.name)
+    return place if place is not None and place.name == region.name else None
+
+
+def _inside(outer: str, place: PlaceRef) -> bool:
+    """Whether our ``place`` lies in the province or prefecture ``outer`` (开州区 in 重庆市)."""
+    return place.province == outer or regions().contains(outer, place.name)
 
 
 def _say(settled: Settled, key: str, **values) -> str:
@@ -274,7 +287,7 @@ def outside_lines(settled: Settled, kb: KnowledgeStore) -> list[str]:
 
 
 def _served_inside(place: str, kb: KnowledgeStore) -> list[str]:
-    return [p.name for p in kb.places() if regions().contains(place, p.name) or p.province == place]
+    return [p.name for p in kb.places() if _inside(place, p)]
 
 
 def _care_kind(settled: Settled) -> str | None:

@@ -75,8 +75,12 @@ class Regions:
         region = self._names.get(name)
         return outer in (self._within.get(name), region.province if region else None) and outer != name
 
+    def named(self, label: str) -> Region | None:
+        """The region ``label`` names exactly ("北京" → 北京市), if any."""
+        return self._names.get(label)
+
     def province_of(self, name: str) -> str | None:
-        region = self._names.get(name)
+        region = self.named(name)
         return region.province if region else None
 
     def find(self, text: str) -> list[Mention]:
